@@ -1,0 +1,62 @@
+// Typed lint: promises must be awaited or explicitly voided, and every timer goes through
+// the spawner (src/tasks/), so nothing runs in the background unnamed and unaccounted.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const bareTimers = ['setTimeout', 'setInterval', 'setImmediate'].map((name) => ({
+  name,
+  message: 'Use the spawner (src/tasks/): scope.spawn, every() or sleep(ms, signal).',
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'grafana/', 'prometheus/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      // Task bodies are async by contract even when they happen not to await.
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      'no-restricted-globals': ['error', ...bareTimers],
+      'no-restricted-properties': [
+        'error',
+        ...bareTimers.map(({ name, message }) => ({
+          object: 'globalThis',
+          property: name,
+          message,
+        })),
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:timers', message: 'Timers go through src/tasks/.' },
+            { name: 'node:timers/promises', message: 'Use sleep(ms, signal) from src/tasks/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The spawner owns the process's timers; tests may drive time directly.
+    files: ['src/tasks/**/*.ts', 'test/**/*.ts', 'src/**/*.test.ts', 'src/bench/**/*.ts'],
+    rules: {
+      'no-restricted-globals': 'off',
+      'no-restricted-properties': 'off',
+      'no-restricted-imports': 'off',
+    },
+  },
+  {
+    files: ['**/*.js'],
+    extends: [tseslint.configs.disableTypeChecked],
+  },
+);

@@ -1,0 +1,32 @@
+export { UnifiedCache } from './unified-cache.js';
+export type {
+  UnifiedCacheOptions,
+  WarmOptions,
+  CacheHit,
+  CacheTier,
+  CacheStats,
+  StopSummary,
+} from './unified-cache.js';
+export type { FlushResult } from './write-behind.js';
+export { parseAnswer, serializeAnswer } from './entry.js';
+export type { CachedAnswer } from './entry.js';
+export {
+  responseCacheKey,
+  cacheDecision,
+  canonicalJson,
+  forbidsCache,
+  CACHE_OPT_IN,
+} from './key.js';
+export type { CacheableKind, CacheDecision, CacheDecisionInput } from './key.js';
+export {
+  createRedisClient,
+  closeRedis,
+  redactRedisUrl,
+  reconnectDelay,
+  MAX_RECONNECT_DELAY_MS,
+} from './redis.js';
+export type { RedisClientOptions } from './redis.js';
+export { responseKeys, RESPONSE_SCHEMA } from './redis-layout.js';
+export type { ResponseKeys } from './redis-layout.js';
+export { CacheMetrics, CACHE_LOOKUPS, CACHE_KINDS, REDIS_OPS } from './metrics.js';
+export type { CacheLookup, CacheKind, RedisOp } from './metrics.js';

@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { cacheDecision, canonicalJson, forbidsCache, responseCacheKey } from './key.js';
+
+const chat = {
+  model: 'gpt-4o-mini',
+  messages: [{ role: 'user', content: 'hi' }],
+  temperature: 0,
+  max_tokens: 32,
+};
+
+describe('canonicalJson', () => {
+  it('sorts object keys at every depth and keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,1]},"b":1}',
+    );
+  });
+
+  it('leaves out undefined members like JSON.stringify', () => {
+    expect(canonicalJson({ a: undefined, b: [undefined] })).toBe('{"b":[null]}');
+  });
+});
+
+describe('responseCacheKey', () => {
+  it('is a sha256 hex digest', () => {
+    expect(responseCacheKey('chat', chat)).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('is stable across key order, nested objects included', () => {
+    const reordered = {
+      max_tokens: 32,
+      temperature: 0,
+      messages: [{ content: 'hi', role: 'user' }],
+      model: 'gpt-4o-mini',
+    };
+    expect(responseCacheKey('chat', reordered)).toBe(responseCacheKey('chat', chat));
+  });
+
+  it('ignores the stream flag: streamed and plain requests share one entry', () => {
+    const streamed = { ...chat, stream: true, stream_options: { include_usage: true } };
+    expect(responseCacheKey('chat', streamed)).toBe(responseCacheKey('chat', chat));
+  });
+
+  it('ignores fields that describe the caller rather than the answer', () => {
+    expect(responseCacheKey('chat', { ...chat, user: 'u-1', metadata: { a: 1 } })).toBe(
+      responseCacheKey('chat', chat),
+    );
+  });
+
+  it('treats a null field as absent', () => {
+    expect(responseCacheKey('chat', { ...chat, seed: null })).toBe(responseCacheKey('chat', chat));
+  });
+
+  it.each([
+    ['model', { model: 'gpt-4o' }],
+    ['messages', { messages: [{ role: 'user', content: 'hello' }] }],
+    [
+      'message order',
+      {
+        messages: [
+          { role: 'system', content: 's' },
+          { role: 'user', content: 'hi' },
+        ],
+      },
+    ],
+    ['temperature', { temperature: 0.5 }],
+    ['max_tokens', { max_tokens: 33 }],
+    ['tools', { tools: [{ type: 'function', function: { name: 'f' } }] }],
+    ['seed', { seed: 7 }],
+    ['stop', { stop: ['\n'] }],
+    ['response_format', { response_format: { type: 'json_object' } }],
+    ['n', { n: 2 }],
+  ])('changes when %s changes', (_name, change) => {
+    expect(responseCacheKey('chat', { ...chat, ...change })).not.toBe(
+      responseCacheKey('chat', chat),
+    );
+  });
+
+  it('keys embeddings by model, input, dimensions and encoding format', () => {
+    const emb = { model: 'text-embedding-3-small', input: ['a', 'b'] };
+    const key = responseCacheKey('embeddings', emb);
+    expect(responseCacheKey('embeddings', { ...emb, user: 'x' })).toBe(key);
+    expect(responseCacheKey('embeddings', { ...emb, input: ['b', 'a'] })).not.toBe(key);
+    expect(responseCacheKey('embeddings', { ...emb, dimensions: 256 })).not.toBe(key);
+    expect(responseCacheKey('embeddings', { ...emb, encoding_format: 'base64' })).not.toBe(key);
+  });
+
+  it('never collides between chat and embeddings bodies with the same fields', () => {
+    const body = { model: 'm' };
+    expect(responseCacheKey('chat', body)).not.toBe(responseCacheKey('embeddings', body));
+  });
+});
+
+describe('forbidsCache', () => {
+  it.each([
+    ['no-cache', true],
+    ['No-Store', true],
+    ['max-age=0, no-cache', true],
+    ['no-cache="set-cookie"', true],
+    ['max-age=60', false],
+    ['no-transform', false],
+    ['x-no-cache', false],
+  ])('Cache-Control %j -> %s', (value, expected) => {
+    expect(forbidsCache(value)).toBe(expected);
+  });
+});
+
+describe('cacheDecision', () => {
+  const decide = (
+    body: Record<string, unknown>,
+    headers: { cacheControl?: string; optIn?: string } = {},
+    cacheNonDeterministic = false,
+  ) => cacheDecision({ body, headers, cacheNonDeterministic });
+
+  it('looks up a chat request at temperature 0', () => {
+    expect(decide(chat)).toBe('lookup');
+  });
+
+  it('bypasses a chat request without temperature (provider default 1 samples)', () => {
+    const { temperature: _t, ...sampled } = chat;
+    expect(decide(sampled)).toBe('bypass');
+  });
+
+  it('bypasses a sampled chat request', () => {
+    expect(decide({ ...chat, temperature: 0.7 })).toBe('bypass');
+  });
+
+  it('looks up a sampled single-choice request that opts in with x-llm-proxy-cache: use', () => {
+    expect(decide({ ...chat, temperature: 0.7 }, { optIn: 'use' })).toBe('lookup');
+    expect(decide({ ...chat, temperature: 0.7, n: 1 }, { optIn: ' USE ' })).toBe('lookup');
+  });
+
+  it('does not let the opt-in cache a multi-choice sampled request', () => {
+    expect(decide({ ...chat, temperature: 0.7, n: 3 }, { optIn: 'use' })).toBe('bypass');
+  });
+
+  it('looks up sampled requests when cacheNonDeterministic is configured', () => {
+    expect(decide({ ...chat, temperature: 1 }, {}, true)).toBe('lookup');
+  });
+
+  it('treats embeddings as deterministic', () => {
+    expect(decide({ model: 'e', input: 'text' })).toBe('lookup');
+    expect(
+      cacheDecision({ kind: 'embeddings', body: {}, headers: {}, cacheNonDeterministic: false }),
+    ).toBe('lookup');
+  });
+
+  it('bypasses on Cache-Control no-cache or no-store, whatever else applies', () => {
+    expect(decide(chat, { cacheControl: 'No-Cache' })).toBe('bypass');
+    expect(decide({ model: 'e', input: 'x' }, { cacheControl: 'private, no-store' })).toBe(
+      'bypass',
+    );
+    expect(decide(chat, { cacheControl: 'no-store', optIn: 'use' }, true)).toBe('bypass');
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * Metrics shared by the response cache and the condenser cache (one set per app registry).
+ * Label values are fixed vocabularies: cache tier/kind names and Redis operation names.
+ */
+import { Registry } from 'prom-client';
+import {
+  CounterVec,
+  GaugeVec,
+  type CounterChild,
+  type GaugeChild,
+} from '../telemetry/metric-vec.js';
+
+export const CACHE_LOOKUPS = ['memory', 'redis', 'condenser'] as const;
+export type CacheLookup = (typeof CACHE_LOOKUPS)[number];
+export const CACHE_KINDS = ['response', 'condenser'] as const;
+export type CacheKind = (typeof CACHE_KINDS)[number];
+export const REDIS_OPS = ['get', 'set', 'del', 'warm', 'publish'] as const;
+export type RedisOp = (typeof REDIS_OPS)[number];
+
+export class CacheMetrics {
+  readonly hits: Record<CacheLookup, CounterChild>;
+  readonly misses: Record<CacheLookup, CounterChild>;
+  readonly entries: Record<CacheKind, GaugeChild>;
+  readonly bytes: Record<CacheKind, GaugeChild>;
+  /** Registered only when a Redis tier is configured (absent, not 0, for memory-only). */
+  readonly redisUp: GaugeChild;
+  readonly redisErrors: Record<RedisOp, CounterChild>;
+  readonly writeQueueDepth: GaugeChild;
+  readonly writesDropped: CounterChild;
+
+  constructor(registry: Registry, { redis = true }: { redis?: boolean } = {}) {
+    const requests = new CounterVec(
+      'llm_proxy_cache_requests_total',
+      'Cache lookups by cache tier (memory|redis|condenser) and result (hit|miss).',
+      ['cache', 'result'],
+      registry,
+    );
+    const entries = new GaugeVec(
+      'llm_proxy_cache_entries',
+      'Entries held in memory.',
+      ['cache'],
+      registry,
+    );
+    const bytes = new GaugeVec(
+      'llm_proxy_cache_bytes',
+      'Bytes held in memory (approximate).',
+      ['cache'],
+      registry,
+    );
+    const up = new GaugeVec(
+      'llm_proxy_cache_redis_up',
+      '1 while the Redis tier is connected.',
+      [],
+      // Without Redis the series is absent rather than a 0 that would page someone.
+      redis ? registry : new Registry(),
+    );
+    const errors = new CounterVec(
+      'llm_proxy_cache_redis_errors_total',
+      'Redis commands that failed or timed out, by operation.',
+      ['op'],
+      registry,
+    );
+    const depth = new GaugeVec(
+      'llm_proxy_cache_write_queue_depth',
+      'Redis writes accepted and not yet written (write-behind queue).',
+      [],
+      registry,
+    );
+    const dropped = new CounterVec(
+      'llm_proxy_cache_writes_dropped_total',
+      'Redis writes dropped because the write-behind queue was full.',
+      [],
+      registry,
+    );
+    const per = <K extends string, C>(keys: readonly K[], f: (k: K) => C): Record<K, C> =>
+      Object.fromEntries(keys.map((k) => [k, f(k)])) as Record<K, C>;
+    this.hits = per(CACHE_LOOKUPS, (cache) => requests.labels({ cache, result: 'hit' }));
+    this.misses = per(CACHE_LOOKUPS, (cache) => requests.labels({ cache, result: 'miss' }));
+    this.entries = per(CACHE_KINDS, (cache) => entries.labels({ cache }));
+    this.bytes = per(CACHE_KINDS, (cache) => bytes.labels({ cache }));
+    this.redisUp = up.labels({});
+    this.redisErrors = per(REDIS_OPS, (op) => errors.labels({ op }));
+    this.writeQueueDepth = depth.labels({});
+    this.writesDropped = dropped.labels({});
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The write-behind queue of the Redis tier: answers are stored in memory at once and copied
+ * to Redis by one daemon in pipelined batches, so no request ever waits for Redis.
+ *
+ * Bounded: when full, the OLDEST pending write is dropped (and counted). The newest answer
+ * is the one most likely to be asked for again soon; the oldest has waited longest and is
+ * already served from this replica's memory. Writes that fail (Redis down, timeout) are
+ * dropped and counted as errors, never retried, so an outage cannot grow the queue.
+ */
+import type { Redis } from 'ioredis';
+import { sleep } from '../tasks/index.js';
+import type { CacheMetrics } from './metrics.js';
+import type { ResponseKeys } from './redis-layout.js';
+
+export interface WriteBehindOptions {
+  redis: Redis;
+  keys: ResponseKeys;
+  ttlSeconds: number;
+  /** Pending writes held at most (and pending hot-set touches at most). */
+  max: number;
+  metrics: CacheMetrics;
+  /** Entries per pipeline. */
+  batchSize?: number;
+}
+
+export interface FlushResult {
+  /** Entries written to Redis while flush() waited. */
+  written: number;
+  /** Entries still not written when it returned (deadline passed, or no writer running). */
+  pending: number;
+}
+
+function takeFirst<V>(map: Map<string, V>, n: number): [string, V][] {
+  const out: [string, V][] = [];
+  for (const entry of map) {
+    if (out.length >= n) break;
+    out.push(entry);
+  }
+  for (const [key] of out) map.delete(key);
+  return out;
+}
+
+export class WriteBehind {
+  private readonly queue = new Map<string, string>();
+  private readonly touches = new Map<string, number>();
+  private readonly batchSize: number;
+  private inflight = 0;
+  private written = 0;
+  private running = false;
+  private wake: (() => void) | undefined;
+  private readonly idleWaiters = new Set<() => void>();
+
+  constructor(private readonly o: WriteBehindOptions) {
+    this.batchSize = o.batchSize ?? 100;
+  }
+
+  /** Writes accepted and not yet written (queued or in the pipeline in flight). */
+  get depth(): number {
+    return this.queue.size + this.inflight;
+  }
+
+  private get idle(): boolean {
+    return this.queue.size === 0 && this.touches.size === 0 && this.inflight === 0;
+  }
+
+  /** Queues `text` for `key`; a newer write of a queued key replaces it. */
+  enqueue(key: string, text: string): void {
+    if (this.queue.has(key)) {
+      this.queue.delete(key);
+    } else if (this.queue.size >= this.o.max) {
+      const oldest = this.queue.keys().next();
+      if (oldest.done !== true) this.queue.delete(oldest.value);
+      this.o.metrics.writesDropped.inc();
+    }
+    this.queue.set(key, text);
+    this.o.metrics.writeQueueDepth.set(this.depth);
+    this.touch(key);
+    this.notify();
+  }
+
+  /** Marks `key` as used now in the hot set (best effort: ignored when the bound is hit). */
+  touch(key: string): void {
+    if (this.touches.size >= this.o.max && !this.touches.has(key)) return;
+    this.touches.set(key, Date.now());
+    this.notify();
+  }
+
+  /**
+   * The daemon body: drains the queue in batches until `signal` aborts, sleeping without
+   * polling while it is empty (enqueue wakes it). Items still queued at abort stay queued:
+   * callers flush() before cancelling.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    const onAbort = (): void => this.notify();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.running = true;
+    try {
+      while (!signal.aborted) {
+        if (this.idle) {
+          this.settleWaiters();
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+          });
+          continue;
+        }
+        await this.writeBatch();
+      }
+    } finally {
+      this.running = false;
+      signal.removeEventListener('abort', onAbort);
+      this.settleWaiters();
+    }
+  }
+
+  /** Waits until everything accepted so far is written (or failed), or the deadline. */
+  async flush(deadlineMs: number): Promise<FlushResult> {
+    const before = this.written;
+    if (this.running && !this.idle) {
+      const deadline = new AbortController();
+      let waiter: (() => void) | undefined;
+      const drained = new Promise<void>((resolve) => {
+        waiter = resolve;
+        this.idleWaiters.add(resolve);
+      });
+      await Promise.race([drained, sleep(deadlineMs, deadline.signal)]);
+      deadline.abort();
+      if (waiter !== undefined) this.idleWaiters.delete(waiter);
+    }
+    return { written: this.written - before, pending: this.depth };
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private settleWaiters(): void {
+    for (const resolve of this.idleWaiters) resolve();
+    this.idleWaiters.clear();
+  }
+
+  private async writeBatch(): Promise<void> {
+    const { redis, keys, ttlSeconds, metrics } = this.o;
+    const writes = takeFirst(this.queue, this.batchSize);
+    const touches = takeFirst(this.touches, this.batchSize);
+    this.inflight = writes.length;
+    try {
+      // Fail fast while disconnected: the batch is dropped, not held for a retry.
+      if (redis.status !== 'ready') {
+        metrics.redisErrors.set.inc(writes.length);
+        return;
+      }
+      const pipeline = redis.pipeline();
+      for (const [key, text] of writes) pipeline.set(keys.entry(key), text, 'EX', ttlSeconds);
+      if (touches.length > 0) {
+        pipeline.zadd(keys.hot, ...touches.flatMap(([key, at]) => [at, key]));
+        pipeline.expire(keys.hot, ttlSeconds);
+      }
+      const results = await pipeline.exec();
+      let failed = 0;
+      for (const [i, r] of (results ?? []).entries()) {
+        if (i < writes.length && r[0] !== null) failed++;
+      }
+      if (results === null) failed = writes.length;
+      metrics.redisErrors.set.inc(failed);
+      this.written += writes.length - failed;
+    } catch {
+      metrics.redisErrors.set.inc(Math.max(writes.length, 1));
+    } finally {
+      this.inflight = 0;
+      metrics.writeQueueDepth.set(this.depth);
+    }
+  }
+}

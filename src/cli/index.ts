@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `llm-proxy` command: serve (default), `check-leaks`, `fake-upstream`.
+ * The only module that reads argv and sets the exit code.
+ */
+import { runFakeUpstreamCli } from '../fake-upstream/index.js';
+import { checkLeaks } from './check-leaks.js';
+import { serve } from './serve.js';
+
+const HELP = `usage:
+  llm-proxy [--config FILE]                 serve (config also from LLM_PROXY_CONFIG)
+  llm-proxy check-leaks --url BASE_URL [--drain] [--admin-token T] [--timeout-ms N]
+  llm-proxy fake-upstream --port N [--latency-ms N] [--fail-rate R] [--stream-chunks N]
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'check-leaks':
+      return checkLeaks(rest);
+    case 'fake-upstream':
+      return runFakeUpstreamCli(rest);
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      return serve(argv);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `llm-proxy: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

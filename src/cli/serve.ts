@@ -1,0 +1,103 @@
+/**
+ * `llm-proxy [--config FILE]`: load and validate config (every problem printed, exit 1,
+ * before anything listens), start tracing when OTEL_* asks for it, serve, and on
+ * SIGTERM/SIGINT run the graceful path: readiness off, stop accepting, finish in-flight
+ * requests, flush cache writes, cancel background tasks, close Redis and pools, flush
+ * telemetry, log a summary, exit 0 (1 if any task leaked). A second signal forces exit.
+ */
+import { createApp } from '../app.js';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { listen } from '../http/server.js';
+import { armTimer } from '../tasks/timers.js';
+import { createLogger } from '../telemetry/logger.js';
+import { startTracing } from '../telemetry/tracing.js';
+import { version } from '../version.js';
+
+export interface ServeArgs {
+  config?: string;
+}
+
+export function parseServeArgs(argv: readonly string[]): ServeArgs | string {
+  const args: ServeArgs = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--config' || a === '-c') {
+      const v = argv[++i];
+      if (v === undefined) return `${a} needs a file path`;
+      args.config = v;
+    } else if (a.startsWith('--config=')) {
+      args.config = a.slice('--config='.length);
+    } else {
+      return `unknown argument ${a}`;
+    }
+  }
+  return args;
+}
+
+export async function serve(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const args = parseServeArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`llm-proxy: ${args}\nusage: llm-proxy [--config FILE]\n`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig({ ...(args.config === undefined ? {} : { file: args.config }), env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.telemetry.logLevel });
+  const tracing = startTracing(env, version());
+  const app = createApp({ config, logger, tracer: tracing?.tracer, version: version() });
+  const server = await listen(app, config.server.host, config.server.port);
+  app.start();
+  logger.info(
+    {
+      url: server.url,
+      providers: config.providers.map((p) => p.name),
+      tracing: tracing !== undefined,
+    },
+    'llm-proxy listening',
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now');
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      // Backstop: if the ordered path itself hangs, leave anyway (as a failure).
+      armTimer(config.server.shutdownDeadlineMs + 5_000, () => {
+        logger.error('shutdown exceeded its deadline: exiting');
+        resolve(1);
+      });
+      void (async () => {
+        server.stopAccepting();
+        const summary = await app.close();
+        await server.close();
+        await tracing
+          ?.shutdown()
+          .catch((err: unknown) => logger.warn({ err: String(err) }, 'trace flush failed'));
+        const code = summary.leakedTotal > 0 ? 1 : 0;
+        logger.info({ ...summary, exitCode: code }, 'shutdown complete');
+        resolve(code);
+      })().catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve(1);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

@@ -1,0 +1,180 @@
+/**
+ * Context condensation, opt-in per model: a conversation over its model's token budget goes
+ * upstream as its system prompt(s), one system message summarising the older turns, and the
+ * recent turns verbatim. Summaries come from a summariser model through `summarize` (the
+ * app wires it to the fallback engine) and are cached, shared across replicas, by content.
+ *
+ * Cost on the hot path: a model without a condense config costs one Map lookup; a request
+ * under budget is usually settled by a byte-length bound without running the tokenizer.
+ */
+import type { Registry } from 'prom-client';
+import type { Logger } from '../telemetry/logger.js';
+import { summaryCacheKey } from './cache-key.js';
+import type { CondenserCache } from './condenser-cache.js';
+import { ContextLengthError, type ContextLengthCause } from './errors.js';
+import { CondenserMetrics, type CondenseOutcome } from './metrics.js';
+import { planCondensation, truncateToBudget } from './policy.js';
+import { summarizerMessages, summaryMessage } from './prompt.js';
+import { createTokenCounter, tokenUpperBound } from './tokens.js';
+import type { ChatMessage, TokenCount } from './types.js';
+
+export interface CondenseModelConfig {
+  /** Prompt tokens this model may be sent. */
+  maxTokens: number;
+  /** Latest non-system messages kept verbatim (whole tool-call turns, so maybe a few more). */
+  keepRecent: number;
+  summarizerModel: string;
+  /** When summarising fails: drop the oldest turns instead, or answer 400. */
+  onFailure: 'truncate' | 'error';
+}
+
+/**
+ * Produces a summary. `context` is whatever the caller passed to condense() (the proxy
+ * passes the request's task, so the summariser's attempts run in the request's scope).
+ */
+export type Summarize = (
+  input: { model: string; messages: ChatMessage[] },
+  signal: AbortSignal,
+  context?: unknown,
+) => Promise<string>;
+
+export interface CondenserOptions {
+  models: Readonly<Record<string, CondenseModelConfig>>;
+  summarize: Summarize;
+  cache: CondenserCache;
+  registry: Registry;
+  logger?: Logger;
+}
+
+export interface CondenseResult {
+  /** The input array itself when nothing changed. */
+  messages: ChatMessage[];
+  /** True when a summary replaced older messages. */
+  condensed: boolean;
+  /** Messages dropped to fit the budget (the caller reports it in a response header). */
+  truncatedCount?: number;
+  /** True when the summary came from the cache. */
+  cacheHit?: boolean;
+}
+
+export class Condenser {
+  private readonly models: ReadonlyMap<string, CondenseModelConfig>;
+  private readonly summarize: Summarize;
+  private readonly cache: CondenserCache;
+  private readonly metrics: CondenserMetrics;
+  private readonly logger: Logger | undefined;
+
+  constructor({ models, summarize, cache, registry, logger }: CondenserOptions) {
+    // A Map, so a model named like an Object.prototype member is not "configured".
+    this.models = new Map(Object.entries(models));
+    this.summarize = summarize;
+    this.cache = cache;
+    this.metrics = new CondenserMetrics(registry);
+    this.logger = logger;
+  }
+
+  /**
+   * Fits `messages` into `model`'s budget. Throws ContextLengthError when it can't (the
+   * caller answers 400), and the signal's reason when the request is cancelled meanwhile.
+   */
+  async condense(
+    model: string,
+    messages: ChatMessage[],
+    signal: AbortSignal,
+    context?: unknown,
+  ): Promise<CondenseResult> {
+    const config = this.models.get(model);
+    if (config === undefined || tokenUpperBound(messages) <= config.maxTokens) {
+      return { messages, condensed: false };
+    }
+    const count = createTokenCounter();
+    const plan = planCondensation(messages, config, count);
+    if (plan.action === 'none') return { messages, condensed: false };
+    if (plan.action === 'too_long') throw this.reject(plan.tokens, config, 'too_long');
+
+    signal.throwIfAborted();
+    let summary: { text: string; cacheHit: boolean };
+    try {
+      summary = await this.summary(config.summarizerModel, plan.older, signal, context);
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      this.logger?.warn(
+        { err, model, summarizerModel: config.summarizerModel },
+        'condenser: summarising failed',
+      );
+      if (config.onFailure === 'error')
+        throw this.reject(plan.tokens, config, 'summarization_failed', err);
+      return this.truncate(messages, config, count);
+    }
+    const condensed = [...plan.system, summaryMessage(summary.text), ...plan.recent];
+    if (count(condensed) <= config.maxTokens) {
+      this.record(summary.cacheHit ? 'cache_hit' : 'condensed');
+      return { messages: condensed, condensed: true, cacheHit: summary.cacheHit };
+    }
+    // The summary plus the recent turns are still too long: drop recent turns, oldest first.
+    const cut = truncateToBudget(condensed, config.maxTokens, count);
+    if (cut.fits) {
+      this.record('truncated');
+      return {
+        messages: cut.messages,
+        condensed: true,
+        truncatedCount: cut.dropped,
+        cacheHit: summary.cacheHit,
+      };
+    }
+    // Not even the summary and the latest turn fit: fall back to the conversation without it.
+    return this.truncate(messages, config, count);
+  }
+
+  private async summary(
+    summarizerModel: string,
+    older: readonly ChatMessage[],
+    signal: AbortSignal,
+    context: unknown,
+  ): Promise<{ text: string; cacheHit: boolean }> {
+    const key = summaryCacheKey(summarizerModel, older);
+    const cached = await this.cache.get(key);
+    if (cached !== undefined) return { text: cached, cacheHit: true };
+    const text = (
+      await this.summarize(
+        { model: summarizerModel, messages: summarizerMessages(older) },
+        signal,
+        context,
+      )
+    ).trim();
+    if (text === '') throw new Error('the summariser returned an empty summary');
+    this.cache.set(key, text);
+    return { text, cacheHit: false };
+  }
+
+  private truncate(
+    messages: ChatMessage[],
+    config: CondenseModelConfig,
+    count: TokenCount,
+  ): CondenseResult {
+    const cut = truncateToBudget(messages, config.maxTokens, count);
+    // planCondensation has checked that the system prompt and the tail fit, so this is a guard.
+    if (!cut.fits) throw this.reject(cut.tokens, config, 'too_long');
+    this.record('truncated');
+    return { messages: cut.messages, condensed: false, truncatedCount: cut.dropped };
+  }
+
+  private reject(
+    tokens: number,
+    config: CondenseModelConfig,
+    why: ContextLengthCause,
+    cause?: unknown,
+  ): ContextLengthError {
+    this.record('rejected');
+    return new ContextLengthError(
+      tokens,
+      config.maxTokens,
+      why,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  private record(outcome: CondenseOutcome): void {
+    this.metrics.results[outcome].inc();
+  }
+}

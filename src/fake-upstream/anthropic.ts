@@ -1,0 +1,180 @@
+/**
+ * The Anthropic Messages wire format: POST /v1/messages (JSON, or SSE with the real event
+ * names) and GET /v1/models. Requests are told apart from OpenAI ones by the
+ * `anthropic-version` header, which the real API requires on every call.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  header,
+  namedFrame,
+  type Answer,
+  type AnswerContext,
+  type RouteRequest,
+  type SseFrame,
+  type WireApi,
+} from './api.js';
+import {
+  TOOL_ARGUMENT_PIECES,
+  TOOL_ARGUMENTS,
+  allText,
+  answerText,
+  isRecord,
+  lastUserText,
+  mentionsTool,
+  splitInto,
+  textOf,
+  wordCount,
+} from './content.js';
+
+export const ANTHROPIC_VERSION_HEADER = 'anthropic-version';
+
+const ERROR_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  529: 'overloaded_error',
+};
+
+function errorBody(status: number, message: string): unknown {
+  const type = ERROR_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
+  return { type: 'error', error: { type, message } };
+}
+
+function reject(message: string): Answer {
+  return { kind: 'reject', status: 400, message };
+}
+
+function toolToCall(body: Record<string, unknown>, userText: string): string | undefined {
+  const tools = body['tools'];
+  if (!Array.isArray(tools) || !mentionsTool(userText)) return undefined;
+  const first: unknown = tools[0];
+  return isRecord(first) && typeof first['name'] === 'string' ? first['name'] : undefined;
+}
+
+function messages({ body, headers }: RouteRequest, ctx: AnswerContext): Answer {
+  if (header(headers, ANTHROPIC_VERSION_HEADER) === undefined) {
+    return reject('anthropic-version: header is required');
+  }
+  if (!isRecord(body)) return reject('The request body must be a JSON object.');
+  const { model, messages: turns, max_tokens: maxTokens } = body;
+  if (typeof model !== 'string') return reject('model: Field required');
+  if (!Array.isArray(turns)) return reject('messages: Field required');
+  if (typeof maxTokens !== 'number') return reject('max_tokens: Field required');
+
+  const userText = lastUserText(turns);
+  const tool = toolToCall(body, userText);
+  const text = answerText(userText);
+  const inputTokens = wordCount(`${textOf(body['system'])} ${allText(turns)}`);
+  const outputTokens = wordCount(tool === undefined ? text : TOOL_ARGUMENTS);
+  const id = `msg_${ctx.name}_${ctx.id}`;
+  const stopReason = tool === undefined ? 'end_turn' : 'tool_use';
+
+  if (body['stream'] !== true) {
+    const content =
+      tool === undefined
+        ? [{ type: 'text', text }]
+        : [{ type: 'tool_use', id: 'toolu_1', name: tool, input: { q: 'x' } }];
+    return {
+      kind: 'json',
+      body: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+      },
+    };
+  }
+
+  const block =
+    tool === undefined
+      ? { type: 'text', text: '' }
+      : { type: 'tool_use', id: 'toolu_1', name: tool, input: {} };
+  const deltas =
+    tool === undefined
+      ? splitInto(text, ctx.streamChunks).map((piece) => ({ type: 'text_delta', text: piece }))
+      : TOOL_ARGUMENT_PIECES.map((piece) => ({ type: 'input_json_delta', partial_json: piece }));
+  const frames: SseFrame[] = [
+    namedFrame('message_start', {
+      type: 'message_start',
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: inputTokens, output_tokens: 1 },
+      },
+    }),
+    namedFrame('content_block_start', {
+      type: 'content_block_start',
+      index: 0,
+      content_block: block,
+    }),
+    namedFrame('ping', { type: 'ping' }),
+    ...deltas.map((delta) =>
+      namedFrame('content_block_delta', { type: 'content_block_delta', index: 0, delta }, true),
+    ),
+    namedFrame('content_block_stop', { type: 'content_block_stop', index: 0 }),
+    namedFrame('message_delta', {
+      type: 'message_delta',
+      delta: { stop_reason: stopReason, stop_sequence: null },
+      usage: { output_tokens: outputTokens },
+    }),
+    MESSAGE_STOP,
+  ];
+  return { kind: 'stream', frames };
+}
+
+const MESSAGE_STOP = namedFrame('message_stop', { type: 'message_stop' });
+
+function models(_request: unknown, ctx: AnswerContext): Answer {
+  const data = ctx.models.map((id) => ({
+    type: 'model',
+    id,
+    display_name: id,
+    created_at: '2024-01-01T00:00:00Z',
+  }));
+  return {
+    kind: 'json',
+    body: {
+      data,
+      has_more: false,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+    },
+  };
+}
+
+export const anthropicApi: WireApi = {
+  name: 'anthropic',
+  route(method, path) {
+    if (method === 'POST' && path === '/v1/messages') return messages;
+    if (method === 'GET' && path === '/v1/models') return models;
+    return undefined;
+  },
+  authorized(headers, apiKey) {
+    return header(headers, 'x-api-key') === apiKey;
+  },
+  errorBody,
+  invalidStream() {
+    return [
+      { text: 'event: message_start\ndata: {"type":"message_start","message":\n\n', content: true },
+      { text: 'event: content_block_delta\ndata: this is not json\n\n', content: true },
+      MESSAGE_STOP,
+    ];
+  },
+};
+
+/** Which wire format a request speaks: /v1/messages, or anything carrying anthropic-version. */
+export function speaksAnthropic(path: string, headers: IncomingHttpHeaders): boolean {
+  return path === '/v1/messages' || header(headers, ANTHROPIC_VERSION_HEADER) !== undefined;
+}

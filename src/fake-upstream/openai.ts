@@ -1,0 +1,201 @@
+/**
+ * The OpenAI wire format: GET /v1/models, POST /v1/chat/completions (JSON and SSE chunks
+ * ending in `data: [DONE]`), POST /v1/embeddings (floats or base64, as the SDK asks).
+ * Shapes follow the real API closely enough for the official `openai` SDK to parse them.
+ */
+import {
+  dataFrame,
+  header,
+  type Answer,
+  type AnswerContext,
+  type RouteRequest,
+  type SseFrame,
+  type WireApi,
+} from './api.js';
+import {
+  TOOL_ARGUMENT_PIECES,
+  TOOL_ARGUMENTS,
+  allText,
+  answerText,
+  embeddingOf,
+  isRecord,
+  lastUserText,
+  mentionsTool,
+  splitInto,
+  wordCount,
+} from './content.js';
+
+const ERROR_KINDS: Record<number, { type: string; code: string | null }> = {
+  400: { type: 'invalid_request_error', code: null },
+  401: { type: 'invalid_request_error', code: 'invalid_api_key' },
+  404: { type: 'invalid_request_error', code: 'unknown_url' },
+  413: { type: 'invalid_request_error', code: 'request_too_large' },
+  429: { type: 'requests', code: 'rate_limit_exceeded' },
+};
+
+function errorBody(status: number, message: string): unknown {
+  const kind = ERROR_KINDS[status] ?? {
+    type: status >= 500 ? 'server_error' : 'error',
+    code: null,
+  };
+  return { error: { message, type: kind.type, param: null, code: kind.code } };
+}
+
+function reject(message: string): Answer {
+  return { kind: 'reject', status: 400, message };
+}
+
+/** The first declared function tool, when the last user turn asks for a tool. */
+function toolToCall(body: Record<string, unknown>, userText: string): string | undefined {
+  const tools = body['tools'];
+  if (!Array.isArray(tools) || !mentionsTool(userText)) return undefined;
+  const first: unknown = tools[0];
+  const fn = isRecord(first) ? first['function'] : undefined;
+  return isRecord(fn) && typeof fn['name'] === 'string' ? fn['name'] : undefined;
+}
+
+function chat({ body }: RouteRequest, ctx: AnswerContext): Answer {
+  if (!isRecord(body)) return reject('The request body must be a JSON object.');
+  const { model, messages } = body;
+  if (typeof model !== 'string') return reject("you must provide a model parameter ('model')");
+  if (!Array.isArray(messages)) return reject("'messages' must be an array of messages");
+
+  const userText = lastUserText(messages);
+  const tool = toolToCall(body, userText);
+  const text = answerText(userText);
+  const promptTokens = wordCount(allText(messages));
+  const completionTokens = wordCount(tool === undefined ? text : TOOL_ARGUMENTS);
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+  };
+  const base = {
+    id: `chatcmpl-${ctx.name}-${ctx.id}`,
+    created: ctx.now,
+    model,
+    system_fingerprint: `fp_${ctx.name}`,
+  };
+  const toolCall = { id: 'call_1', type: 'function' as const };
+
+  if (body['stream'] !== true) {
+    const message =
+      tool === undefined
+        ? { role: 'assistant', content: text, refusal: null }
+        : {
+            role: 'assistant',
+            content: null,
+            refusal: null,
+            tool_calls: [{ ...toolCall, function: { name: tool, arguments: TOOL_ARGUMENTS } }],
+          };
+    const finish = tool === undefined ? 'stop' : 'tool_calls';
+    return {
+      kind: 'json',
+      body: {
+        ...base,
+        object: 'chat.completion',
+        choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
+        usage,
+      },
+    };
+  }
+
+  const streamOptions = body['stream_options'];
+  const includeUsage = isRecord(streamOptions) && streamOptions['include_usage'] === true;
+  // With include_usage the real API puts `usage: null` on every chunk but the last.
+  const chunk = (delta: unknown, finish: string | null, content = false): SseFrame =>
+    dataFrame(
+      {
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+        ...(includeUsage ? { usage: null } : {}),
+      },
+      content,
+    );
+
+  const frames: SseFrame[] = [];
+  if (tool === undefined) {
+    frames.push(chunk({ role: 'assistant', content: '' }, null));
+    for (const piece of splitInto(text, ctx.streamChunks)) {
+      frames.push(chunk({ content: piece }, null, true));
+    }
+    frames.push(chunk({}, 'stop'));
+  } else {
+    const opening = [{ index: 0, ...toolCall, function: { name: tool, arguments: '' } }];
+    frames.push(chunk({ role: 'assistant', content: null, tool_calls: opening }, null));
+    for (const piece of TOOL_ARGUMENT_PIECES) {
+      frames.push(
+        chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }, null, true),
+      );
+    }
+    frames.push(chunk({}, 'tool_calls'));
+  }
+  if (includeUsage) {
+    frames.push(dataFrame({ ...base, object: 'chat.completion.chunk', choices: [], usage }));
+  }
+  frames.push(DONE);
+  return { kind: 'stream', frames };
+}
+
+const DONE: SseFrame = { text: 'data: [DONE]\n\n', content: false };
+
+function embeddingInputs(input: unknown): string[] | undefined {
+  if (typeof input === 'string') return [input];
+  if (!Array.isArray(input) || input.length === 0) return undefined;
+  // Token arrays (numbers) are accepted too; their JSON text stands in for the text.
+  if (input.every((item) => typeof item === 'number')) return [JSON.stringify(input)];
+  return input.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
+}
+
+function toBase64(vector: readonly number[]): string {
+  return Buffer.from(new Float32Array(vector).buffer).toString('base64');
+}
+
+function embeddings({ body }: RouteRequest, _ctx: AnswerContext): Answer {
+  if (!isRecord(body)) return reject('The request body must be a JSON object.');
+  const { model, encoding_format: format } = body;
+  if (typeof model !== 'string') return reject("you must provide a model parameter ('model')");
+  const inputs = embeddingInputs(body['input']);
+  if (inputs === undefined) return reject("'input' must be a string or a non-empty array");
+  const tokens = inputs.reduce((sum, text) => sum + wordCount(text), 0);
+  const data = inputs.map((text, index) => {
+    const vector = embeddingOf(text);
+    return {
+      object: 'embedding',
+      index,
+      embedding: format === 'base64' ? toBase64(vector) : vector,
+    };
+  });
+  return {
+    kind: 'json',
+    body: { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+  };
+}
+
+function models(_request: unknown, ctx: AnswerContext): Answer {
+  const data = ctx.models.map((id) => ({ id, object: 'model', created: 0, owned_by: ctx.name }));
+  return { kind: 'json', body: { object: 'list', data } };
+}
+
+export const openaiApi: WireApi = {
+  name: 'openai',
+  route(method, path) {
+    if (method === 'GET' && path === '/v1/models') return models;
+    if (method === 'POST' && path === '/v1/chat/completions') return chat;
+    if (method === 'POST' && path === '/v1/embeddings') return embeddings;
+    return undefined;
+  },
+  authorized(headers, apiKey) {
+    return header(headers, 'authorization') === `Bearer ${apiKey}`;
+  },
+  errorBody,
+  invalidStream() {
+    return [
+      { text: 'data: {"id":"chatcmpl-broken","choices":[{"delta":{"content":\n\n', content: true },
+      { text: 'data: this is not json\n\n', content: true },
+      { text: 'dta: {"misspelled":"field"}\n\n', content: false },
+      DONE,
+    ];
+  },
+};

@@ -1,0 +1,42 @@
+/**
+ * Key checks for proxy routes, admin routes and (optionally) /metrics. Comparison is
+ * constant-time over SHA-256 digests, so neither the key's content nor its length leaks
+ * through timing. Keys are never logged or echoed.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+export class KeySet {
+  private readonly digests: Buffer[];
+  constructor(keys: readonly string[]) {
+    this.digests = keys.map(digest);
+  }
+  get size(): number {
+    return this.digests.length;
+  }
+  /** Checks every configured key (no early exit) so timing does not reveal which matched. */
+  has(candidate: string): boolean {
+    const d = digest(candidate);
+    let found = false;
+    for (const k of this.digests) found = timingSafeEqual(k, d) || found;
+    return found;
+  }
+}
+
+/** The presented key: `Authorization: Bearer K` or `x-api-key: K`. */
+export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  if (auth !== undefined) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m !== null) return m[1]!.trim();
+  }
+  const x = headers['x-api-key'];
+  return typeof x === 'string' && x !== '' ? x.trim() : undefined;
+}
+
+export function bearer(headers: IncomingHttpHeaders): string | undefined {
+  const m = /^Bearer\s+(.+)$/i.exec((headers.authorization ?? '').trim());
+  return m?.[1]?.trim();
+}

@@ -1,0 +1,40 @@
+/**
+ * Reads a request body straight from the Node request with a byte limit: a declared
+ * Content-Length over the limit is refused before anything is read, and a body that grows
+ * past it is refused as soon as it does, so an oversized body is never buffered whole.
+ */
+import type { IncomingMessage } from 'node:http';
+import { errors } from './errors.js';
+
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) throw errors.tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw errors.tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+/** Parses a JSON object body, checking the content type first. */
+export async function readJsonObject(
+  req: IncomingMessage,
+  limit: number,
+): Promise<Record<string, unknown>> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) throw errors.unsupportedMediaType();
+  const raw = await readBody(req, limit);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw errors.badJson((err as Error).message);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw errors.badBody('The request body must be a JSON object.', null);
+  }
+  return parsed as Record<string, unknown>;
+}

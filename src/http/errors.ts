@@ -1,0 +1,144 @@
+/**
+ * One error type for everything the proxy answers with a non-2xx status, in OpenAI's shape
+ * `{"error":{"message","type","param","code"}}`, so the official SDKs map it to their own
+ * error classes. Codes are stable (tests check codes, not messages). Messages never carry a
+ * stack trace or a key.
+ */
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'api_error'
+  | 'overloaded_error'
+  | 'timeout_error';
+
+export interface ProxyErrorOptions {
+  type?: ErrorType;
+  code?: string | null;
+  param?: string | null;
+  /** Seconds; sets Retry-After on 429/503. */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+export class ProxyError extends Error {
+  override readonly name = 'ProxyError';
+  readonly type: ErrorType;
+  readonly code: string | null;
+  readonly param: string | null;
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    readonly status: number,
+    message: string,
+    { type, code = null, param = null, retryAfter, cause }: ProxyErrorOptions = {},
+  ) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.type = type ?? defaultType(status);
+    this.code = code;
+    this.param = param;
+    this.retryAfter = retryAfter;
+  }
+
+  toJSON(): {
+    error: { message: string; type: ErrorType; param: string | null; code: string | null };
+  } {
+    return {
+      error: { message: this.message, type: this.type, param: this.param, code: this.code },
+    };
+  }
+
+  headers(): Record<string, string> {
+    const h: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.retryAfter !== undefined)
+      h['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfter)));
+    return h;
+  }
+}
+
+function defaultType(status: number): ErrorType {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 504) return 'timeout_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+export const errors = {
+  badJson: (detail: string) =>
+    new ProxyError(400, `We could not parse the JSON body of your request: ${detail}`, {
+      code: 'invalid_json',
+    }),
+  badBody: (message: string, param: string | null) =>
+    new ProxyError(400, message, { code: 'invalid_request_body', param }),
+  unsupportedMediaType: () =>
+    new ProxyError(415, "Send the request body as JSON with 'Content-Type: application/json'.", {
+      code: 'unsupported_media_type',
+    }),
+  missingKey: () =>
+    new ProxyError(
+      401,
+      "Missing API key. Send it as 'Authorization: Bearer <key>' or in the 'x-api-key' header.",
+      { code: 'missing_api_key' },
+    ),
+  invalidKey: () => new ProxyError(401, 'Incorrect API key provided.', { code: 'invalid_api_key' }),
+  adminOnly: () =>
+    new ProxyError(401, "This route needs 'Authorization: Bearer <adminToken>'.", {
+      code: 'invalid_admin_token',
+    }),
+  adminDisabled: () =>
+    new ProxyError(403, 'Admin routes are disabled: no auth.adminToken is configured.', {
+      code: 'admin_disabled',
+    }),
+  unknownModel: (model: string) =>
+    new ProxyError(
+      404,
+      `The model '${model}' does not exist or is not served by this proxy. GET /v1/models lists them.`,
+      {
+        code: 'model_not_found',
+        param: 'model',
+      },
+    ),
+  notFound: (path: string) =>
+    new ProxyError(404, `Unknown route ${path}.`, { code: 'unknown_route' }),
+  methodNotAllowed: (method: string) =>
+    new ProxyError(405, `Method ${method} is not allowed on this route.`, {
+      code: 'method_not_allowed',
+    }),
+  tooLarge: (limit: number) =>
+    new ProxyError(413, `Request body is larger than the limit of ${limit} bytes.`, {
+      code: 'request_too_large',
+    }),
+  rateLimited: (retryAfter: number) =>
+    new ProxyError(
+      429,
+      'Rate limit reached for this API key. Retry after the time in Retry-After.',
+      {
+        code: 'rate_limit_exceeded',
+        retryAfter,
+      },
+    ),
+  overloaded: (retryAfter: number) =>
+    new ProxyError(503, 'The proxy is at its limit of in-flight requests. Retry shortly.', {
+      type: 'overloaded_error',
+      code: 'overloaded',
+      retryAfter,
+    }),
+  draining: () =>
+    new ProxyError(
+      503,
+      'The proxy is draining and takes no new requests. Retry on another replica.',
+      {
+        type: 'overloaded_error',
+        code: 'draining',
+        retryAfter: 1,
+      },
+    ),
+  internal: () => new ProxyError(500, 'Internal error in the proxy.', { code: 'internal_error' }),
+} as const;

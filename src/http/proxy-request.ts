@@ -1,0 +1,115 @@
+/**
+ * Every proxied request runs as one `http/request` task whose scope owns all work done for
+ * it (fallback attempts, condensation). The task lasts until the response (or stream) has
+ * ended; if the client goes away first, the task is cancelled with reason `client_gone`,
+ * which closes the upstream sockets of every branch within the same tick.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { HTTP_REQUEST, TaskRejectedError, type Scope, type TaskContext } from '../tasks/index.js';
+import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
+import type { KeySet } from './auth.js';
+import { presentedKey } from './auth.js';
+import { ProxyError, errors } from './errors.js';
+import { endSseWithError, sendError } from './respond.js';
+
+export interface RequestIO {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Milliseconds spent waiting on providers; subtracted to measure the proxy's overhead. */
+  upstreamMs: number;
+}
+
+export type ProxyHandler = (ctx: TaskContext, io: RequestIO) => Promise<void>;
+
+export interface GateState {
+  /** False while draining: proxy routes answer 503 at once. */
+  accepting(): boolean;
+}
+
+export interface ProxyRequestDeps {
+  scope: Scope;
+  metrics: ProxyMetrics;
+  logger: Logger;
+  keys: KeySet;
+  gate: GateState;
+  rateLimit?: (key: string) => number | undefined;
+}
+
+export function serveProxied(
+  deps: ProxyRequestDeps,
+  route: Route,
+  io: RequestIO,
+  handler: ProxyHandler,
+): void {
+  const started = performance.now();
+  const { req, res } = io;
+  const { metrics } = deps;
+  const finish = (): void => {
+    const seconds = (performance.now() - started) / 1000;
+    metrics.request(route, req.method ?? 'OTHER', res.statusCode, seconds);
+  };
+  const refuse = (err: ProxyError): void => {
+    sendError(res, err);
+    finish();
+  };
+
+  if (!deps.gate.accepting()) {
+    metrics.shed.draining.inc();
+    return refuse(errors.draining());
+  }
+  let key = '';
+  if (deps.keys.size > 0) {
+    const presented = presentedKey(req.headers);
+    if (presented === undefined) return refuse(errors.missingKey());
+    if (!deps.keys.has(presented)) return refuse(errors.invalidKey());
+    key = presented;
+  }
+  const retryAfter = deps.rateLimit?.(key);
+  if (retryAfter !== undefined) {
+    metrics.shed.rate_limit.inc();
+    return refuse(errors.rateLimited(retryAfter));
+  }
+
+  let handle;
+  try {
+    handle = deps.scope.spawn(HTTP_REQUEST, async (ctx) => {
+      try {
+        await handler(ctx, io);
+      } catch (err) {
+        if (ctx.signal.aborted) return;
+        const proxyErr = err instanceof ProxyError ? err : internal(deps.logger, err);
+        if (res.headersSent) endSseWithError(res, proxyErr);
+        else sendError(res, proxyErr);
+      }
+    });
+  } catch (err) {
+    if (!(err instanceof TaskRejectedError)) throw err;
+    if (err.reason === 'limit') {
+      metrics.shed.overload.inc();
+      return refuse(errors.overloaded(1));
+    }
+    metrics.shed.draining.inc();
+    return refuse(errors.draining());
+  }
+  metrics.inflight.inc();
+  const onClose = (): void => {
+    if (!res.writableFinished) handle.cancel('client_gone');
+  };
+  res.once('close', onClose);
+  void handle.settled.then(() => {
+    res.off('close', onClose);
+    if (!res.writableEnded && !res.destroyed) {
+      // A handler that returned without answering is a bug; never leave the client hanging.
+      sendError(res, internal(deps.logger, new Error('handler returned without a response')));
+    }
+    metrics.inflight.dec();
+    finish();
+    metrics.overhead.observe(Math.max(0, performance.now() - started - io.upstreamMs) / 1000);
+  });
+}
+
+function internal(logger: Logger, err: unknown): ProxyError {
+  logger.error({ err }, 'unexpected error while serving a request');
+  return errors.internal();
+}

@@ -1,0 +1,62 @@
+/**
+ * Writing answers straight to the Node response (no web-stream bridge on the hot path):
+ * JSON bodies, OpenAI-shaped errors, and SSE frames with backpressure.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Frame } from '../providers/index.js';
+import type { ProxyError } from './errors.js';
+
+export type ExtraHeaders = Record<string, string>;
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: ExtraHeaders = {},
+): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+export function sendError(res: ServerResponse, err: ProxyError, headers: ExtraHeaders = {}): void {
+  const extra = err.status === 413 ? { ...headers, connection: 'close' } : headers;
+  sendJson(res, err.status, JSON.stringify(err.toJSON()), { ...extra, ...err.headers() });
+}
+
+export function startSse(res: ServerResponse, headers: ExtraHeaders): void {
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+  });
+  // Headers go out with the first frame; nothing is batched after that.
+}
+
+/** Writes a frame; waits for 'drain' when the client is slow. False once the client is gone. */
+export async function writeFrame(res: ServerResponse, frame: Frame): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return false;
+  if (res.write(frame)) return true;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => (): void => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = done(true);
+    const onClose = done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** An error after the stream started: an OpenAI-style error event, then the end. */
+export function endSseWithError(res: ServerResponse, err: ProxyError): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.end(`data: ${JSON.stringify(err.toJSON())}\n\n`);
+}

@@ -1,0 +1,201 @@
+/**
+ * POST /v1/chat/completions: validate, answer from cache when allowed, condense when the
+ * model is configured for it, run the fallback engine, and relay the winner's answer (JSON,
+ * or SSE frames written as they arrive). Every step runs inside the request's task.
+ */
+import {
+  cacheDecision,
+  responseCacheKey,
+  type CachedAnswer,
+  type UnifiedCache,
+} from '../../cache/index.js';
+import { chunksFromCompletion, completionFromChunks } from '../../cache/replay.js';
+import type { Condenser } from '../../condense/index.js';
+import { ContextLengthError } from '../../condense/index.js';
+import {
+  SSE_DONE,
+  type ChatAnswer,
+  type Provider,
+  type StreamAnswer,
+} from '../../providers/index.js';
+import type { ChatCompletionRequest, Usage } from '../../providers/openai-types.js';
+import type { FallbackEngine, Win } from '../../routing/engine.js';
+import type { TaskContext } from '../../tasks/index.js';
+import type { ProxyMetrics } from '../../telemetry/proxy-metrics.js';
+import { readJsonObject } from '../body.js';
+import { ProxyError, errors } from '../errors.js';
+import type { RequestIO } from '../proxy-request.js';
+import { endSseWithError, sendJson, startSse, writeFrame, type ExtraHeaders } from '../respond.js';
+import { parseChatRequest } from '../validate.js';
+
+export interface ChatDeps {
+  engine: FallbackEngine;
+  metrics: ProxyMetrics;
+  cache: UnifiedCache | undefined;
+  cacheNonDeterministic: boolean;
+  condenser: Condenser | undefined;
+  bodyLimitBytes: number;
+}
+
+export function recordUsage(
+  metrics: ProxyMetrics,
+  provider: string,
+  usage: Usage | undefined,
+): void {
+  if (usage == null) return;
+  const m = metrics.provider(provider);
+  if (usage.prompt_tokens > 0) m.tokensIn.inc(usage.prompt_tokens);
+  if (usage.completion_tokens > 0) m.tokensOut.inc(usage.completion_tokens);
+}
+
+export function chatHandler(deps: ChatDeps) {
+  return async function chat(ctx: TaskContext, io: RequestIO): Promise<void> {
+    const raw = await readJsonObject(io.req, deps.bodyLimitBytes);
+    const body = parseChatRequest(raw);
+    if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
+    const stream = body.stream === true;
+    const headers: ExtraHeaders = { 'x-llm-proxy-cache': 'bypass' };
+
+    let key: string | undefined;
+    if (deps.cache !== undefined) {
+      const cc = io.req.headers['cache-control'];
+      const optIn = io.req.headers['x-llm-proxy-cache'];
+      const decision = cacheDecision({
+        body: raw,
+        headers: {
+          ...(typeof cc === 'string' ? { cacheControl: cc } : {}),
+          ...(typeof optIn === 'string' ? { optIn } : {}),
+        },
+        cacheNonDeterministic: deps.cacheNonDeterministic,
+        kind: 'chat',
+      });
+      headers['x-llm-proxy-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
+      if (decision === 'lookup') {
+        key = responseCacheKey('chat', raw);
+        const hit = await deps.cache.get(key);
+        if (hit !== undefined && !ctx.signal.aborted) {
+          return replay(io, hit.answer, stream, body, { ...headers, 'x-llm-proxy-cache': 'hit' });
+        }
+      }
+    }
+
+    if (deps.condenser !== undefined) {
+      try {
+        const result = await deps.condenser.condense(body.model, body.messages, ctx.signal, ctx);
+        if (result.messages !== body.messages) body.messages = result.messages;
+        if (result.condensed) headers['x-llm-proxy-condensed'] = 'true';
+        if (result.truncatedCount !== undefined)
+          headers['x-llm-proxy-truncated'] = String(result.truncatedCount);
+      } catch (err) {
+        if (err instanceof ContextLengthError) {
+          throw new ProxyError(400, err.message, {
+            code: 'context_length_exceeded',
+            param: 'messages',
+          });
+        }
+        throw err;
+      }
+    }
+
+    const capture = key !== undefined && stream;
+    const waitStart = performance.now();
+    const win = await deps.engine.run<ChatAnswer>(
+      ctx,
+      body.model,
+      (p: Provider, signal, otelContext) => p.chat(body, { signal, otelContext, capture }),
+    );
+    io.upstreamMs += performance.now() - waitStart;
+    headers['x-llm-proxy-provider'] = win.provider;
+    const answer = win.answer;
+    if (answer.kind === 'json') {
+      sendJson(io.res, 200, answer.body, headers);
+      await win.release();
+      recordUsage(deps.metrics, win.provider, answer.usage);
+      if (key !== undefined)
+        deps.cache?.set(key, { provider: win.provider, body: answer.body, storedAt: Date.now() });
+      return;
+    }
+    await relay(io, win as Win<StreamAnswer>, answer, headers, deps.metrics);
+    if (key !== undefined && answer.stats.done && answer.stats.captured !== undefined) {
+      deps.cache?.set(key, {
+        provider: win.provider,
+        chunks: answer.stats.captured,
+        storedAt: Date.now(),
+      });
+    }
+  };
+}
+
+/** Relays a winning stream frame by frame; the winner's attempt holds the upstream until then. */
+async function relay(
+  io: RequestIO,
+  win: Win<StreamAnswer>,
+  answer: StreamAnswer,
+  headers: ExtraHeaders,
+  metrics: ProxyMetrics,
+): Promise<void> {
+  const { res } = io;
+  try {
+    startSse(res, headers);
+    if (!(await writeFrame(res, answer.first))) return;
+    for (;;) {
+      const waited = performance.now();
+      let next: IteratorResult<string | Uint8Array>;
+      try {
+        next = await answer.rest.next();
+      } catch {
+        io.upstreamMs += performance.now() - waited;
+        endSseWithError(
+          res,
+          new ProxyError(502, `The stream from provider ${win.provider} broke off.`, {
+            code: 'upstream_stream_error',
+          }),
+        );
+        return;
+      }
+      io.upstreamMs += performance.now() - waited;
+      if (next.done === true) break;
+      if (!(await writeFrame(res, next.value))) return;
+    }
+    if (answer.stats.done) {
+      res.end();
+    } else {
+      endSseWithError(
+        res,
+        new ProxyError(502, `The stream from provider ${win.provider} ended early.`, {
+          code: 'upstream_stream_truncated',
+        }),
+      );
+    }
+    recordUsage(metrics, win.provider, answer.stats.usage);
+  } finally {
+    await win.release();
+  }
+}
+
+async function replay(
+  io: RequestIO,
+  cached: CachedAnswer,
+  stream: boolean,
+  body: ChatCompletionRequest,
+  headers: ExtraHeaders,
+): Promise<void> {
+  headers['x-llm-proxy-provider'] = cached.provider;
+  if (!stream) {
+    const text = cached.body ?? completionFromChunks(cached.chunks ?? []);
+    sendJson(io.res, 200, text, headers);
+    return;
+  }
+  const includeUsage = body.stream_options?.include_usage === true;
+  const chunks = cached.chunks ?? chunksFromCompletion(cached.body ?? '{}', includeUsage);
+  startSse(io.res, headers);
+  for (const data of chunks) {
+    if (!includeUsage && cached.chunks !== undefined && isUsageOnly(data)) continue;
+    if (!(await writeFrame(io.res, `data: ${data}\n\n`))) return;
+  }
+  io.res.end(SSE_DONE);
+}
+
+function isUsageOnly(data: string): boolean {
+  return data.includes('"choices":[]');
+}

@@ -1,0 +1,52 @@
+/** POST /v1/embeddings: validated, cached (embeddings are deterministic), routed, answered. */
+import { cacheDecision, responseCacheKey } from '../../cache/index.js';
+import type { JsonAnswer } from '../../providers/index.js';
+import type { TaskContext } from '../../tasks/index.js';
+import { readJsonObject } from '../body.js';
+import { errors } from '../errors.js';
+import type { RequestIO } from '../proxy-request.js';
+import { sendJson, type ExtraHeaders } from '../respond.js';
+import { parseEmbeddingsRequest } from '../validate.js';
+import { recordUsage, type ChatDeps } from './chat.js';
+
+export function embeddingsHandler(deps: ChatDeps) {
+  return async function embeddings(ctx: TaskContext, io: RequestIO): Promise<void> {
+    const raw = await readJsonObject(io.req, deps.bodyLimitBytes);
+    const body = parseEmbeddingsRequest(raw);
+    if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
+    const headers: ExtraHeaders = { 'x-llm-proxy-cache': 'bypass' };
+    let key: string | undefined;
+    if (deps.cache !== undefined) {
+      const cc = io.req.headers['cache-control'];
+      const decision = cacheDecision({
+        body: raw,
+        headers: typeof cc === 'string' ? { cacheControl: cc } : {},
+        cacheNonDeterministic: deps.cacheNonDeterministic,
+        kind: 'embeddings',
+      });
+      if (decision === 'lookup') {
+        headers['x-llm-proxy-cache'] = 'miss';
+        key = responseCacheKey('embeddings', raw);
+        const hit = await deps.cache.get(key);
+        if (hit?.answer.body !== undefined) {
+          sendJson(io.res, 200, hit.answer.body, {
+            ...headers,
+            'x-llm-proxy-cache': 'hit',
+            'x-llm-proxy-provider': hit.answer.provider,
+          });
+          return;
+        }
+      }
+    }
+    const waitStart = performance.now();
+    const win = await deps.engine.run<JsonAnswer>(ctx, body.model, (p, signal, otelContext) =>
+      p.embeddings(body, { signal, otelContext }),
+    );
+    io.upstreamMs += performance.now() - waitStart;
+    sendJson(io.res, 200, win.answer.body, { ...headers, 'x-llm-proxy-provider': win.provider });
+    await win.release();
+    recordUsage(deps.metrics, win.provider, win.answer.usage);
+    if (key !== undefined)
+      deps.cache?.set(key, { provider: win.provider, body: win.answer.body, storedAt: Date.now() });
+  };
+}

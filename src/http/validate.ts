@@ -1,0 +1,109 @@
+/**
+ * Request validation at the edge (zod): what the proxy needs to route and count a request is
+ * checked strictly; parameters it merely forwards are type-checked and passed on, so new
+ * OpenAI parameters keep working. The first problem becomes an OpenAI-shaped 400 naming the
+ * offending parameter.
+ */
+import { z } from 'zod';
+import type { ChatCompletionRequest, EmbeddingsRequest } from '../providers/openai-types.js';
+import { errors } from './errors.js';
+
+const MAX_STRING = 4 * 1024 * 1024;
+const text = z.string().max(MAX_STRING);
+const textPart = z.looseObject({ type: z.literal('text'), text });
+const imagePart = z.looseObject({
+  type: z.literal('image_url'),
+  image_url: z.looseObject({ url: text, detail: z.enum(['auto', 'low', 'high']).optional() }),
+});
+const parts = z.array(z.union([textPart, imagePart])).max(1_000);
+const toolCall = z.looseObject({
+  id: z.string().max(512),
+  type: z.literal('function'),
+  function: z.looseObject({ name: z.string().min(1).max(256), arguments: text }),
+});
+
+const message = z.discriminatedUnion('role', [
+  z.looseObject({
+    role: z.enum(['system', 'developer']),
+    content: z.union([text, z.array(textPart)]),
+    name: z.string().max(256).optional(),
+  }),
+  z.looseObject({
+    role: z.literal('user'),
+    content: z.union([text, parts]),
+    name: z.string().max(256).optional(),
+  }),
+  z.looseObject({
+    role: z.literal('assistant'),
+    content: z.union([text, z.array(textPart)]).nullish(),
+    name: z.string().max(256).optional(),
+    tool_calls: z.array(toolCall).max(128).optional(),
+  }),
+  z.looseObject({
+    role: z.literal('tool'),
+    content: z.union([text, z.array(textPart)]),
+    tool_call_id: z.string().max(512),
+  }),
+]);
+
+const chatSchema = z.looseObject({
+  model: z.string().min(1).max(256),
+  messages: z.array(message).min(1).max(10_000),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  n: z.number().int().min(1).max(128).nullish(),
+  max_tokens: z.number().int().min(1).nullish(),
+  max_completion_tokens: z.number().int().min(1).nullish(),
+  stop: z.union([z.string().max(1_000), z.array(z.string().max(1_000)).max(16)]).nullish(),
+  seed: z.number().int().nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  tools: z
+    .array(
+      z.looseObject({
+        type: z.literal('function'),
+        function: z.looseObject({ name: z.string().min(1).max(256) }),
+      }),
+    )
+    .max(512)
+    .nullish(),
+  user: z.string().max(512).nullish(),
+});
+
+const embeddingsSchema = z.looseObject({
+  model: z.string().min(1).max(256),
+  input: z.union([
+    text.min(1),
+    z.array(text).min(1).max(4_096),
+    z.array(z.number().int()).min(1),
+    z.array(z.array(z.number().int())).min(1).max(4_096),
+  ]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  dimensions: z.number().int().min(1).optional(),
+  user: z.string().max(512).optional(),
+});
+
+function fail(error: z.ZodError): never {
+  const issue = error.issues[0]!;
+  const param = issue.path
+    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
+    .join('');
+  throw errors.badBody(
+    param === '' ? issue.message : `Invalid '${param}': ${issue.message}.`,
+    param === '' ? null : param,
+  );
+}
+
+export function parseChatRequest(body: unknown): ChatCompletionRequest {
+  const r = chatSchema.safeParse(body);
+  if (!r.success) fail(r.error);
+  return r.data as unknown as ChatCompletionRequest;
+}
+
+export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequest {
+  const r = embeddingsSchema.safeParse(body);
+  if (!r.success) fail(r.error);
+  return r.data as unknown as EmbeddingsRequest;
+}

@@ -1,0 +1,203 @@
+/**
+ * Anthropic's Messages API behind the Chat Completions interface: requests and answers are
+ * translated (system prompt, tools, stop reasons, usage), and streamed events are
+ * re-encoded as OpenAI chunks as each one arrives.
+ */
+import type { AnthropicProviderConfig } from '../../config/index.js';
+import { toUpstreamError, UpstreamError } from '../errors.js';
+import { UpstreamClient } from '../http-client.js';
+import type { ChatCompletionRequest, EmbeddingsRequest } from '../openai-types.js';
+import type {
+  CallOptions,
+  ChatAnswer,
+  Frame,
+  JsonAnswer,
+  Provider,
+  StreamStats,
+} from '../provider.js';
+import { encodeSseData, SSE_DONE, SseParser } from '../sse.js';
+import { AnthropicStreamTranslator, UpstreamStreamError } from './stream.js';
+import { fromAnthropicResponse, toAnthropicRequest, TranslationError } from './translate.js';
+import type { AnthropicMessage } from './types.js';
+
+export class AnthropicProvider implements Provider {
+  readonly name: string;
+  private readonly client: UpstreamClient;
+
+  constructor(readonly config: AnthropicProviderConfig) {
+    this.name = config.name;
+    this.client = new UpstreamClient({
+      baseUrl: config.baseUrl,
+      headers: {
+        ...(config.headers ?? {}),
+        'anthropic-version': config.anthropicVersion,
+        ...(config.apiKey === undefined ? {} : { 'x-api-key': config.apiKey }),
+      },
+      connections: config.maxConnections,
+      timeoutMs: config.timeoutMs,
+    });
+  }
+
+  async chat(
+    req: ChatCompletionRequest,
+    opts: CallOptions & { capture?: boolean },
+  ): Promise<ChatAnswer> {
+    let body: string;
+    try {
+      body = JSON.stringify(
+        toAnthropicRequest(req, {
+          model: req.model,
+          maxTokensDefault: this.config.maxTokensDefault,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof TranslationError) {
+        const payload = {
+          error: {
+            message: err.message,
+            type: 'invalid_request_error',
+            param: err.param,
+            code: 'unsupported_parameter',
+          },
+        };
+        throw new UpstreamError(
+          'client_error',
+          err.message,
+          400,
+          undefined,
+          JSON.stringify(payload),
+        );
+      }
+      throw err;
+    }
+    const res = await this.client.send({
+      method: 'POST',
+      path: '/messages',
+      body,
+      signal: opts.signal,
+      otelContext: opts.otelContext,
+    });
+    if (req.stream !== true) {
+      let text: string;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        throw toUpstreamError(err, opts.signal);
+      }
+      let message: AnthropicMessage;
+      try {
+        message = JSON.parse(text) as AnthropicMessage;
+        if (!Array.isArray(message.content)) throw new SyntaxError('no content');
+      } catch {
+        throw new UpstreamError('invalid_response', 'invalid JSON from provider');
+      }
+      const completion = fromAnthropicResponse(message, req.model);
+      return { kind: 'json', body: JSON.stringify(completion), usage: completion.usage };
+    }
+
+    const translator = new AnthropicStreamTranslator({
+      model: req.model,
+      includeUsage: req.stream_options?.include_usage === true,
+    });
+    const parser = new SseParser();
+    const stats: StreamStats = {
+      usage: undefined,
+      done: false,
+      captured: opts.capture === true ? [] : undefined,
+    };
+    const iterator = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    const close = (): void => {
+      if (!res.body.destroyed) res.body.destroy();
+    };
+    let ended = false;
+    // Translates the next upstream chunk into zero or more OpenAI frames (joined into one).
+    const pull = async (): Promise<Frame | undefined> => {
+      for (;;) {
+        if (ended) return undefined;
+        let next: IteratorResult<Buffer>;
+        try {
+          next = await iterator.next();
+        } catch (err) {
+          close();
+          throw toUpstreamError(err, opts.signal);
+        }
+        const events = next.done === true ? parser.end() : parser.push(next.value);
+        let out = '';
+        try {
+          for (const ev of events) {
+            for (const chunk of translator.push(ev)) {
+              const data = JSON.stringify(chunk);
+              stats.captured?.push(data);
+              out += encodeSseData(chunk);
+            }
+          }
+        } catch (err) {
+          close();
+          if (err instanceof UpstreamStreamError)
+            throw new UpstreamError('server_error', `stream error (${err.errorType})`);
+          throw new UpstreamError('invalid_response', 'invalid stream event from provider');
+        }
+        if (translator.done && !stats.done) {
+          stats.done = true;
+          stats.usage = translator.usage;
+          out += SSE_DONE;
+          ended = true;
+        }
+        if (next.done === true) ended = true;
+        if (out !== '') return out;
+      }
+    };
+    let first: Frame | undefined;
+    try {
+      first = await pull();
+    } catch (err) {
+      close();
+      throw err;
+    }
+    if (first === undefined) {
+      close();
+      throw new UpstreamError('invalid_response', 'stream ended before any event');
+    }
+    const rest: AsyncIterator<Frame> = {
+      next: async () => {
+        const frame = await pull();
+        return frame === undefined
+          ? { done: true, value: undefined }
+          : { done: false, value: frame };
+      },
+    };
+    return { kind: 'stream', first, rest, stats, close };
+  }
+
+  embeddings(_req: EmbeddingsRequest, _opts: CallOptions): Promise<JsonAnswer> {
+    const message = `provider ${this.name} (anthropic) has no embeddings API`;
+    const payload = {
+      error: { message, type: 'invalid_request_error', param: 'model', code: 'unsupported_model' },
+    };
+    return Promise.reject(
+      new UpstreamError('client_error', message, 400, undefined, JSON.stringify(payload)),
+    );
+  }
+
+  async probe(opts: CallOptions): Promise<void> {
+    const probe = this.config.probe;
+    if (probe?.kind === 'completion' && probe.model !== undefined) {
+      await this.client.json({
+        method: 'POST',
+        path: '/messages',
+        body: JSON.stringify({
+          model: probe.model,
+          max_tokens: 1,
+          messages: [{ role: 'user', content: 'ping' }],
+        }),
+        signal: opts.signal,
+      });
+      return;
+    }
+    await this.client.json({ method: 'GET', path: '/models', signal: opts.signal });
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}

@@ -1,0 +1,549 @@
+import type OpenAI from 'openai';
+import { describe, expect, it } from 'vitest';
+import type { ChatCompletionRequest, ChatMessage } from '../openai-types.js';
+import { fromAnthropicResponse, toAnthropicRequest, TranslationError } from './translate.js';
+import type { AnthropicMessage, AnthropicMessagesRequest } from './types.js';
+
+const OPTS = { model: 'claude-upstream', maxTokensDefault: 1024 };
+const WEATHER_TOOL = {
+  type: 'function' as const,
+  function: {
+    name: 'get_weather',
+    description: 'Current weather',
+    parameters: { type: 'object', properties: { city: { type: 'string' } } },
+  },
+};
+const CALL = {
+  id: 'toolu_01',
+  type: 'function' as const,
+  function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+};
+
+function request(messages: ChatMessage[], extra: Partial<ChatCompletionRequest> = {}) {
+  return { model: 'claude', messages, ...extra };
+}
+
+describe('toAnthropicRequest', () => {
+  const cases: {
+    name: string;
+    req: ChatCompletionRequest;
+    expected: Partial<AnthropicMessagesRequest>;
+  }[] = [
+    {
+      name: 'hoists system and developer messages into one system prompt',
+      req: request([
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'developer', content: [{ type: 'text', text: 'Answer in French.' }] },
+      ]),
+      expected: {
+        system: 'Be brief.\n\nAnswer in French.',
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+      },
+    },
+    {
+      name: 'merges consecutive same-role messages, since Anthropic requires alternation',
+      req: request([
+        { role: 'user', content: 'One' },
+        { role: 'user', content: [{ type: 'text', text: 'Two' }] },
+        { role: 'assistant', content: 'A' },
+        { role: 'assistant', content: 'B' },
+        { role: 'user', content: 'Three' },
+      ]),
+      expected: {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'One' },
+              { type: 'text', text: 'Two' },
+            ],
+          },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'A' },
+              { type: 'text', text: 'B' },
+            ],
+          },
+          { role: 'user', content: [{ type: 'text', text: 'Three' }] },
+        ],
+      },
+    },
+    {
+      name: 'drops empty text, and a message left empty, before merging',
+      req: request([
+        { role: 'user', content: 'Q' },
+        { role: 'assistant', content: '' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: '' },
+            { type: 'text', text: 'Q2' },
+          ],
+        },
+      ]),
+      expected: {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Q' },
+              { type: 'text', text: 'Q2' },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      name: 'turns data: URLs into base64 images and http URLs into url images',
+      req: request([
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Compare' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            { type: 'image_url', image_url: { url: 'https://example.com/cat.jpg' } },
+          ],
+        },
+      ]),
+      expected: {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'Compare' },
+              {
+                type: 'image',
+                source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' },
+              },
+              { type: 'image', source: { type: 'url', url: 'https://example.com/cat.jpg' } },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      name: 'sends tool calls as tool_use and tool messages as leading tool_result blocks',
+      req: request(
+        [
+          { role: 'user', content: 'Weather in Paris and Rome?' },
+          {
+            role: 'assistant',
+            content: 'Checking.',
+            tool_calls: [
+              CALL,
+              { id: 'toolu_02', type: 'function', function: { name: 'now', arguments: '' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'toolu_01', content: '18C' },
+          { role: 'tool', tool_call_id: 'toolu_02', content: [{ type: 'text', text: '12:00' }] },
+          { role: 'user', content: 'Thanks' },
+        ],
+        { tools: [WEATHER_TOOL] },
+      ),
+      expected: {
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'Weather in Paris and Rome?' }] },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'text', text: 'Checking.' },
+              { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } },
+              { type: 'tool_use', id: 'toolu_02', name: 'now', input: {} },
+            ],
+          },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'toolu_01', content: '18C' },
+              {
+                type: 'tool_result',
+                tool_use_id: 'toolu_02',
+                content: [{ type: 'text', text: '12:00' }],
+              },
+              { type: 'text', text: 'Thanks' },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      name: 'moves tool results ahead of user text that preceded them',
+      req: request([
+        { role: 'assistant', content: null, tool_calls: [CALL] },
+        { role: 'user', content: 'Here you go' },
+        { role: 'tool', tool_call_id: 'toolu_01', content: '18C' },
+      ]),
+      expected: {
+        messages: [
+          {
+            role: 'assistant',
+            content: [
+              { type: 'tool_use', id: 'toolu_01', name: 'get_weather', input: { city: 'Paris' } },
+            ],
+          },
+          {
+            role: 'user',
+            content: [
+              { type: 'tool_result', tool_use_id: 'toolu_01', content: '18C' },
+              { type: 'text', text: 'Here you go' },
+            ],
+          },
+        ],
+      },
+    },
+    {
+      name: 'maps tools to input_schema, defaulting a missing schema to an empty object',
+      req: request([{ role: 'user', content: 'x' }], {
+        tools: [WEATHER_TOOL, { type: 'function', function: { name: 'ping' } }],
+      }),
+      expected: {
+        tools: [
+          {
+            name: 'get_weather',
+            description: 'Current weather',
+            input_schema: WEATHER_TOOL.function.parameters,
+          },
+          { name: 'ping', input_schema: { type: 'object', properties: {} } },
+        ],
+      },
+    },
+    {
+      name: 'prefers max_completion_tokens, then max_tokens, then the default',
+      req: request([{ role: 'user', content: 'x' }], { max_completion_tokens: 50, max_tokens: 99 }),
+      expected: { max_tokens: 50 },
+    },
+    {
+      name: 'uses max_tokens when max_completion_tokens is absent',
+      req: request([{ role: 'user', content: 'x' }], { max_tokens: 99 }),
+      expected: { max_tokens: 99 },
+    },
+    {
+      name: 'passes sampling, stop, stream and user through under Anthropic names',
+      req: request([{ role: 'user', content: 'x' }], {
+        temperature: 0.5,
+        top_p: 0.9,
+        stop: 'END',
+        stream: true,
+        user: 'user-42',
+      }),
+      expected: {
+        temperature: 0.5,
+        top_p: 0.9,
+        stop_sequences: ['END'],
+        stream: true,
+        metadata: { user_id: 'user-42' },
+      },
+    },
+  ];
+
+  it.each(cases)('$name', ({ req, expected }) => {
+    expect(toAnthropicRequest(req, OPTS)).toMatchObject(expected);
+  });
+
+  it('builds exactly the required fields for a minimal request, dropping OpenAI-only knobs', () => {
+    const req = request([{ role: 'user', content: 'Hi' }], {
+      seed: 1,
+      presence_penalty: 0.1,
+      frequency_penalty: 0.1,
+      logit_bias: { '42': 1 },
+      temperature: null,
+      stop: null,
+      n: 1,
+    });
+    expect(toAnthropicRequest(req, OPTS)).toEqual({
+      model: 'claude-upstream',
+      max_tokens: 1024,
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }],
+    });
+  });
+
+  it('keeps a stop list as stop_sequences', () => {
+    const out = toAnthropicRequest(
+      request([{ role: 'user', content: 'x' }], { stop: ['a', 'b'] }),
+      OPTS,
+    );
+    expect(out.stop_sequences).toEqual(['a', 'b']);
+  });
+
+  describe('tool_choice', () => {
+    const history: ChatMessage[] = [
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: null, tool_calls: [CALL] },
+      { role: 'tool', tool_call_id: 'toolu_01', content: '18C' },
+    ];
+    const choices: {
+      name: string;
+      extra: Partial<ChatCompletionRequest>;
+      messages?: ChatMessage[];
+      tools: boolean;
+      choice: AnthropicMessagesRequest['tool_choice'];
+    }[] = [
+      { name: 'absent sends tools without a choice', extra: {}, tools: true, choice: undefined },
+      {
+        name: "'auto' is auto",
+        extra: { tool_choice: 'auto' },
+        tools: true,
+        choice: { type: 'auto' },
+      },
+      {
+        name: "'required' is any",
+        extra: { tool_choice: 'required' },
+        tools: true,
+        choice: { type: 'any' },
+      },
+      {
+        name: 'a named function is that tool',
+        extra: { tool_choice: { type: 'function', function: { name: 'get_weather' } } },
+        tools: true,
+        choice: { type: 'tool', name: 'get_weather' },
+      },
+      {
+        name: "'none' omits the tools",
+        extra: { tool_choice: 'none' },
+        tools: false,
+        choice: undefined,
+      },
+      {
+        name: "'none' with tool blocks in the history keeps tools and says none",
+        extra: { tool_choice: 'none' },
+        messages: history,
+        tools: true,
+        choice: { type: 'none' },
+      },
+      {
+        name: 'parallel_tool_calls: false disables parallel use',
+        extra: { tool_choice: 'required', parallel_tool_calls: false },
+        tools: true,
+        choice: { type: 'any', disable_parallel_tool_use: true },
+      },
+      {
+        name: 'parallel_tool_calls: false without a choice is auto without parallel use',
+        extra: { parallel_tool_calls: false },
+        tools: true,
+        choice: { type: 'auto', disable_parallel_tool_use: true },
+      },
+    ];
+    it.each(choices)('$name', ({ extra, messages, tools, choice }) => {
+      const req = request(messages ?? [{ role: 'user', content: 'x' }], {
+        tools: [WEATHER_TOOL],
+        ...extra,
+      });
+      const out = toAnthropicRequest(req, OPTS);
+      expect(out.tools !== undefined).toBe(tools);
+      expect(out.tool_choice).toEqual(choice);
+    });
+  });
+
+  describe('rejects what Anthropic cannot do, naming the parameter', () => {
+    const errors: { name: string; req: ChatCompletionRequest; param: string; message: RegExp }[] = [
+      {
+        name: 'n > 1',
+        req: request([{ role: 'user', content: 'x' }], { n: 2 }),
+        param: 'n',
+        message: /not supported/,
+      },
+      {
+        name: 'tool call arguments that are not JSON',
+        req: request([
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ ...CALL, function: { name: 'f', arguments: '{"city":' } }],
+          },
+        ]),
+        param: 'messages[0].tool_calls[0].function.arguments',
+        message: /not valid JSON/,
+      },
+      {
+        name: 'tool call arguments that are JSON but not an object',
+        req: request([
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [{ ...CALL, function: { name: 'f', arguments: '[1]' } }],
+          },
+        ]),
+        param: 'messages[0].tool_calls[0].function.arguments',
+        message: /must be a JSON object/,
+      },
+      {
+        name: 'a data: URL that is not base64',
+        req: request([
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: 'data:image/svg+xml,<svg/>' } }],
+          },
+        ]),
+        param: 'messages[0].content[0].image_url.url',
+        message: /base64/,
+      },
+      {
+        name: 'an image URL of another scheme',
+        req: request([
+          {
+            role: 'user',
+            content: [{ type: 'image_url', image_url: { url: 'file:///etc/passwd' } }],
+          },
+        ]),
+        param: 'messages[0].content[0].image_url.url',
+        message: /http/,
+      },
+      {
+        name: 'a forced tool choice without tools',
+        req: request([{ role: 'user', content: 'x' }], { tool_choice: 'required' }),
+        param: 'tool_choice',
+        message: /requires tools/,
+      },
+    ];
+    it.each(errors)('$name', ({ req, param, message }) => {
+      const err = catchError(() => toAnthropicRequest(req, OPTS));
+      expect(err).toBeInstanceOf(TranslationError);
+      expect(err).toMatchObject({ code: 'LLMP_TRANSLATION', param });
+      expect((err as Error).message).toMatch(message);
+    });
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
+
+function anthropicMessage(over: Partial<AnthropicMessage> = {}): AnthropicMessage {
+  return {
+    id: 'msg_01',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-upstream',
+    content: [{ type: 'text', text: 'Hello' }],
+    stop_reason: 'end_turn',
+    stop_sequence: null,
+    usage: { input_tokens: 10, output_tokens: 5 },
+    ...over,
+  };
+}
+
+describe('fromAnthropicResponse', () => {
+  it('builds a chat.completion with a prefixed id, the request model and unix seconds', () => {
+    const out: OpenAI.ChatCompletion = fromAnthropicResponse(
+      anthropicMessage(),
+      'my-alias',
+      1_700_000_000_999,
+    );
+    expect(out).toEqual({
+      id: 'chatcmpl-msg_01',
+      object: 'chat.completion',
+      created: 1_700_000_000,
+      model: 'my-alias',
+      choices: [
+        {
+          index: 0,
+          message: { role: 'assistant', content: 'Hello', refusal: null },
+          finish_reason: 'stop',
+          logprobs: null,
+        },
+      ],
+      usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    });
+  });
+
+  it('joins text blocks and turns tool_use blocks into tool calls with JSON arguments', () => {
+    const res = anthropicMessage({
+      content: [
+        { type: 'thinking', thinking: 'hmm', signature: 'sig' },
+        { type: 'text', text: 'Let me ' },
+        { type: 'text', text: 'check.' },
+        { type: 'tool_use', id: 'toolu_9', name: 'get_weather', input: { city: 'Paris' } },
+      ],
+      stop_reason: 'tool_use',
+    });
+    const [choice] = fromAnthropicResponse(res, 'm', 0).choices;
+    expect(choice?.finish_reason).toBe('tool_calls');
+    expect(choice?.message).toEqual({
+      role: 'assistant',
+      content: 'Let me check.',
+      refusal: null,
+      tool_calls: [
+        {
+          id: 'toolu_9',
+          type: 'function',
+          function: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+        },
+      ],
+    });
+  });
+
+  it('sets content to null when tool calls alone carry the answer', () => {
+    const res = anthropicMessage({
+      content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }],
+      stop_reason: 'tool_use',
+    });
+    expect(fromAnthropicResponse(res, 'm', 0).choices[0]?.message.content).toBeNull();
+  });
+
+  it.each([
+    ['end_turn', 'stop'],
+    ['stop_sequence', 'stop'],
+    ['max_tokens', 'length'],
+    ['tool_use', 'tool_calls'],
+    ['refusal', 'content_filter'],
+    ['pause_turn', 'stop'],
+    ['some_future_reason', 'stop'],
+  ] as const)('maps stop_reason %s to finish_reason %s', (stopReason, finish) => {
+    const out = fromAnthropicResponse(anthropicMessage({ stop_reason: stopReason }), 'm', 0);
+    expect(out.choices[0]?.finish_reason).toBe(finish);
+  });
+
+  it('counts cached prompt tokens in prompt_tokens and reports cache reads', () => {
+    const usage = {
+      input_tokens: 10,
+      output_tokens: 5,
+      cache_creation_input_tokens: 100,
+      cache_read_input_tokens: 1000,
+    };
+    expect(fromAnthropicResponse(anthropicMessage({ usage }), 'm', 0).usage).toEqual({
+      prompt_tokens: 1110,
+      completion_tokens: 5,
+      total_tokens: 1115,
+      prompt_tokens_details: { cached_tokens: 1000 },
+    });
+  });
+
+  it('round-trips a tool call: the answer sent back as history becomes the same tool_use', () => {
+    const toolUse = {
+      type: 'tool_use' as const,
+      id: 'toolu_7',
+      name: 'get_weather',
+      input: { city: 'Oslo', days: 3 },
+    };
+    const answer = fromAnthropicResponse(
+      anthropicMessage({ content: [toolUse], stop_reason: 'tool_use' }),
+      'm',
+      0,
+    );
+    const message = answer.choices[0]?.message;
+    const next = toAnthropicRequest(
+      request([
+        { role: 'user', content: 'Forecast?' },
+        {
+          role: 'assistant',
+          content: message?.content ?? null,
+          tool_calls: message?.tool_calls ?? [],
+        },
+        { role: 'tool', tool_call_id: 'toolu_7', content: 'sunny' },
+      ]),
+      OPTS,
+    );
+    expect(next.messages[1]).toEqual({ role: 'assistant', content: [toolUse] });
+    expect(next.messages[2]).toEqual({
+      role: 'user',
+      content: [{ type: 'tool_result', tool_use_id: 'toolu_7', content: 'sunny' }],
+    });
+  });
+});

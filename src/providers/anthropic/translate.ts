@@ -1,0 +1,340 @@
+/**
+ * OpenAI Chat Completions <-> Anthropic Messages, as pure functions: no I/O, no clock unless
+ * passed in. The HTTP adapter sends what toAnthropicRequest builds and hands the answer to
+ * fromAnthropicResponse; streams go through AnthropicStreamTranslator (stream.ts).
+ *
+ * Anthropic is stricter than OpenAI in ways a client never sees: roles must alternate, tool
+ * results travel in user turns and must lead them, tool inputs are objects, text blocks
+ * must not be empty. The request translation repairs what it can and throws a
+ * TranslationError (a client error, with the offending `param`) for what it cannot.
+ */
+import type {
+  ChatAssistantMessage,
+  ChatCompletion,
+  ChatCompletionMessage,
+  ChatCompletionRequest,
+  ChatContentPart,
+  ChatContentPartText,
+  ChatTool,
+  ChatToolCall,
+  ChatToolMessage,
+  FinishReason,
+  Usage,
+} from '../openai-types.js';
+import type {
+  AnthropicContentBlockParam,
+  AnthropicImageBlock,
+  AnthropicMessage,
+  AnthropicMessagesRequest,
+  AnthropicTextBlock,
+  AnthropicTool,
+  AnthropicToolChoice,
+  AnthropicToolResultBlock,
+  AnthropicUsage,
+} from './types.js';
+
+/** A request Anthropic cannot serve as asked; the HTTP layer answers 400 with `param`. */
+export class TranslationError extends Error {
+  readonly code = 'LLMP_TRANSLATION';
+  override readonly name = 'TranslationError';
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export interface ToAnthropicOptions {
+  /** The upstream model id (the client's model name may be an alias). */
+  model: string;
+  /** Anthropic requires max_tokens; used when the client sets neither limit. */
+  maxTokensDefault: number;
+}
+
+interface Turn {
+  role: 'user' | 'assistant';
+  content: AnthropicContentBlockParam[];
+}
+
+/** Builds the body of POST /v1/messages; throws TranslationError for what has no equivalent. */
+export function toAnthropicRequest(
+  req: ChatCompletionRequest,
+  opts: ToAnthropicOptions,
+): AnthropicMessagesRequest {
+  if (req.n != null && req.n > 1) {
+    throw new TranslationError(
+      `n=${req.n} is not supported for Anthropic models, which return one choice per request`,
+      'n',
+    );
+  }
+  const system: string[] = [];
+  const turns: Turn[] = [];
+  req.messages.forEach((message, i) => {
+    const at = `messages[${i}]`;
+    switch (message.role) {
+      case 'system':
+      case 'developer':
+        system.push(...textParts(message.content, `${at}.content`));
+        break;
+      case 'user':
+        appendTurn(turns, 'user', userBlocks(message.content, `${at}.content`));
+        break;
+      case 'assistant':
+        appendTurn(turns, 'assistant', assistantBlocks(message, at));
+        break;
+      case 'tool':
+        appendTurn(turns, 'user', [toolResult(message, at)]);
+        break;
+      default:
+        throw new TranslationError(`unsupported message role`, `${at}.role`);
+    }
+  });
+  for (const turn of turns) if (turn.role === 'user') toolResultsFirst(turn);
+
+  const out: AnthropicMessagesRequest = {
+    model: opts.model,
+    max_tokens: req.max_completion_tokens ?? req.max_tokens ?? opts.maxTokensDefault,
+    messages: turns,
+  };
+  if (system.length > 0) out.system = system.join('\n\n');
+  Object.assign(out, toolsAndChoice(req, turns));
+  if (req.stop != null) {
+    const stops = typeof req.stop === 'string' ? [req.stop] : req.stop;
+    if (stops.length > 0) out.stop_sequences = [...stops];
+  }
+  if (req.temperature != null) out.temperature = req.temperature;
+  if (req.top_p != null) out.top_p = req.top_p;
+  if (req.stream != null) out.stream = req.stream;
+  if (req.user !== undefined) out.metadata = { user_id: req.user };
+  return out;
+}
+
+/** Anthropic rejects consecutive turns of one role, so they become one turn. */
+function appendTurn(turns: Turn[], role: Turn['role'], blocks: AnthropicContentBlockParam[]): void {
+  if (blocks.length === 0) return; // Anthropic rejects empty turns; dropping one is harmless.
+  const last = turns.at(-1);
+  if (last?.role === role) last.content.push(...blocks);
+  else turns.push({ role, content: blocks });
+}
+
+/** Anthropic requires a user turn's tool_result blocks to come before anything else in it. */
+function toolResultsFirst(turn: Turn): void {
+  const results = turn.content.filter((b) => b.type === 'tool_result');
+  if (results.length === 0 || results.length === turn.content.length) return;
+  turn.content = [...results, ...turn.content.filter((b) => b.type !== 'tool_result')];
+}
+
+function textParts(content: string | ChatContentPartText[], at: string): string[] {
+  if (typeof content === 'string') return content === '' ? [] : [content];
+  return content.map((part, j) => {
+    if (part.type !== 'text') {
+      throw new TranslationError(`only text parts are allowed here`, `${at}[${j}]`);
+    }
+    return part.text;
+  });
+}
+
+function textBlocks(content: string | ChatContentPartText[], at: string): AnthropicTextBlock[] {
+  return textParts(content, at)
+    .filter((text) => text !== '')
+    .map((text) => ({ type: 'text', text }));
+}
+
+function userBlocks(content: string | ChatContentPart[], at: string): AnthropicContentBlockParam[] {
+  if (typeof content === 'string') return textBlocks(content, at);
+  const blocks: AnthropicContentBlockParam[] = [];
+  content.forEach((part, j) => {
+    if (part.type === 'text') {
+      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+    } else if (part.type === 'image_url') {
+      blocks.push(imageBlock(part.image_url.url, `${at}[${j}].image_url.url`));
+    } else {
+      throw new TranslationError(`unsupported content part type`, `${at}[${j}].type`);
+    }
+  });
+  return blocks;
+}
+
+/** data: URLs become inline base64 images; http(s) URLs are fetched by Anthropic itself. */
+function imageBlock(url: string, at: string): AnthropicImageBlock {
+  if (url.startsWith('https://') || url.startsWith('http://')) {
+    return { type: 'image', source: { type: 'url', url } };
+  }
+  if (url.startsWith('data:')) {
+    const comma = url.indexOf(',');
+    // Only the header is inspected: the payload may be megabytes of base64.
+    const header = comma === -1 ? '' : url.slice(5, comma);
+    const mediaType = header.split(';', 1)[0] ?? '';
+    if (header.endsWith(';base64') && mediaType !== '') {
+      return {
+        type: 'image',
+        source: { type: 'base64', media_type: mediaType, data: url.slice(comma + 1) },
+      };
+    }
+    throw new TranslationError('image data URLs must be base64 with a media type', at);
+  }
+  throw new TranslationError('image URLs must be http(s) or base64 data: URLs', at);
+}
+
+function assistantBlocks(message: ChatAssistantMessage, at: string): AnthropicContentBlockParam[] {
+  const blocks: AnthropicContentBlockParam[] =
+    message.content == null ? [] : textBlocks(message.content, `${at}.content`);
+  message.tool_calls?.forEach((call, j) => {
+    const callAt = `${at}.tool_calls[${j}]`;
+    if (call.type !== 'function') {
+      throw new TranslationError('only function tool calls are supported', `${callAt}.type`);
+    }
+    blocks.push({
+      type: 'tool_use',
+      id: call.id,
+      name: call.function.name,
+      input: parseArguments(call.function.arguments, `${callAt}.function.arguments`),
+    });
+  });
+  return blocks;
+}
+
+/** Tool call arguments are a JSON string to OpenAI and an object to Anthropic. */
+function parseArguments(args: string, at: string): Record<string, unknown> {
+  // Some clients send '' for a tool without parameters.
+  if (args.trim() === '') return {};
+  let input: unknown;
+  try {
+    input = JSON.parse(args);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new TranslationError(`tool call arguments are not valid JSON: ${reason}`, at);
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new TranslationError('tool call arguments must be a JSON object', at);
+  }
+  return input as Record<string, unknown>;
+}
+
+function toolResult(message: ChatToolMessage, at: string): AnthropicToolResultBlock {
+  const block: AnthropicToolResultBlock = {
+    type: 'tool_result',
+    tool_use_id: message.tool_call_id,
+  };
+  if (typeof message.content === 'string') {
+    if (message.content !== '') block.content = message.content;
+  } else {
+    const blocks = textBlocks(message.content, `${at}.content`);
+    if (blocks.length > 0) block.content = blocks;
+  }
+  return block;
+}
+
+function toTool(tool: ChatTool, at: string): AnthropicTool {
+  if (tool.type !== 'function') {
+    throw new TranslationError('only function tools are supported', `${at}.type`);
+  }
+  const out: AnthropicTool = {
+    name: tool.function.name,
+    input_schema: tool.function.parameters ?? { type: 'object', properties: {} },
+  };
+  if (tool.function.description !== undefined) out.description = tool.function.description;
+  return out;
+}
+
+/**
+ * OpenAI's `tool_choice: 'none'` keeps tools defined but unused. Anthropic's equivalent is to
+ * send no tools, except that a history holding tool_use/tool_result blocks is rejected
+ * without tool definitions; then the tools stay and tool_choice is `{type:'none'}`.
+ */
+function toolsAndChoice(
+  req: ChatCompletionRequest,
+  turns: Turn[],
+): Pick<AnthropicMessagesRequest, 'tools' | 'tool_choice'> {
+  const choice = req.tool_choice;
+  if (req.tools === undefined || req.tools.length === 0) {
+    if (choice === 'required' || typeof choice === 'object') {
+      throw new TranslationError('tool_choice requires tools', 'tool_choice');
+    }
+    return {};
+  }
+  const tools = req.tools.map((tool, k) => toTool(tool, `tools[${k}]`));
+  if (choice === 'none') {
+    const history = turns.some((t) =>
+      t.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'),
+    );
+    return history ? { tools, tool_choice: { type: 'none' } } : {};
+  }
+  let toolChoice: Exclude<AnthropicToolChoice, { type: 'none' }> | undefined;
+  if (choice === 'auto') toolChoice = { type: 'auto' };
+  else if (choice === 'required') toolChoice = { type: 'any' };
+  else if (typeof choice === 'object') toolChoice = { type: 'tool', name: choice.function.name };
+  if (req.parallel_tool_calls === false) {
+    toolChoice = { ...(toolChoice ?? { type: 'auto' }), disable_parallel_tool_use: true };
+  }
+  return toolChoice === undefined ? { tools } : { tools, tool_choice: toolChoice };
+}
+
+/** Anthropic's stop_reason as OpenAI's finish_reason; anything new reads as a normal stop. */
+export function toFinishReason(stopReason: string | null): FinishReason {
+  switch (stopReason) {
+    case 'max_tokens':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+      return 'content_filter';
+    default: // end_turn, stop_sequence, pause_turn, null
+      return 'stop';
+  }
+}
+
+/**
+ * Anthropic counts cached prompt tokens apart from input_tokens; OpenAI's prompt_tokens
+ * includes them (and names the cache reads), so the sum is what a client expects to be billed.
+ */
+export function toUsage(usage: AnthropicUsage): Usage {
+  const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const prompt = usage.input_tokens + cacheRead + (usage.cache_creation_input_tokens ?? 0);
+  const out: Usage = {
+    prompt_tokens: prompt,
+    completion_tokens: usage.output_tokens,
+    total_tokens: prompt + usage.output_tokens,
+  };
+  if (cacheRead > 0) out.prompt_tokens_details = { cached_tokens: cacheRead };
+  return out;
+}
+
+/** Converts a Messages API answer; `now` is epoch milliseconds (Date.now()). */
+export function fromAnthropicResponse(
+  res: AnthropicMessage,
+  requestModel: string,
+  now: number = Date.now(),
+): ChatCompletion {
+  const texts: string[] = [];
+  const toolCalls: ChatToolCall[] = [];
+  for (const block of res.content) {
+    if (block.type === 'text') texts.push(block.text);
+    else if (block.type === 'tool_use') {
+      const args = JSON.stringify(block.input);
+      toolCalls.push({
+        id: block.id,
+        type: 'function',
+        function: { name: block.name, arguments: args },
+      });
+    }
+  }
+  const message: ChatCompletionMessage = {
+    role: 'assistant',
+    // Anthropic splits text around citations; joined it reads as written.
+    content: texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : '',
+    refusal: null,
+  };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  return {
+    id: `chatcmpl-${res.id}`,
+    object: 'chat.completion',
+    created: Math.floor(now / 1000),
+    model: requestModel,
+    choices: [
+      { index: 0, message, finish_reason: toFinishReason(res.stop_reason), logprobs: null },
+    ],
+    usage: toUsage(res.usage),
+  };
+}

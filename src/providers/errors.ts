@@ -1,0 +1,58 @@
+/**
+ * What a provider call can fail with, classified once at the adapter edge so the fallback
+ * engine, breaker and metrics all read the same kind. Messages are short status lines built
+ * by us (never the upstream body verbatim, which could echo a key).
+ */
+import { errors as undiciErrors } from 'undici';
+import { isCancellation } from '../tasks/index.js';
+import { classifyStatus, type FailureKind } from '../routing/policy/index.js';
+
+export class UpstreamError extends Error {
+  override readonly name = 'UpstreamError';
+  /** Expected failures are reported at debug level, not as task errors. */
+  readonly expected = true;
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+    /** The upstream's own error body for 4xx, already in OpenAI shape, to pass through. */
+    readonly clientBody?: string,
+  ) {
+    super(message);
+  }
+}
+
+export function statusError(
+  status: number,
+  retryAfterMs?: number,
+  clientBody?: string,
+): UpstreamError {
+  return new UpstreamError(
+    classifyStatus(status),
+    `HTTP ${status}`,
+    status,
+    retryAfterMs,
+    clientBody,
+  );
+}
+
+/** Maps whatever a request threw (undici errors, aborts, parse errors) to an UpstreamError. */
+export function toUpstreamError(err: unknown, signal: AbortSignal): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (signal.aborted || isCancellation(err)) return new UpstreamError('cancelled', 'cancelled');
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new UpstreamError('timeout', 'timeout');
+  }
+  if (err instanceof SyntaxError)
+    return new UpstreamError('invalid_response', 'invalid JSON from provider');
+  const code = (err as { code?: unknown } | null)?.code;
+  return new UpstreamError(
+    'connection',
+    typeof code === 'string' ? `connection error (${code})` : 'connection error',
+  );
+}

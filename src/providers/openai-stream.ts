@@ -1,0 +1,88 @@
+/**
+ * An OpenAI-format SSE body passed through without re-encoding: bytes go to the client as
+ * they arrive, while a parser watches them for the end marker, usage and (when caching)
+ * the payloads. The first event is checked before the stream is handed over, so a provider
+ * that answers 200 with garbage fails over instead of winning a race.
+ */
+import type { Dispatcher } from 'undici';
+import { toUpstreamError, UpstreamError } from './errors.js';
+import type { Frame, StreamAnswer, StreamStats } from './provider.js';
+import type { Usage } from './openai-types.js';
+import { SseParser, type SseEvent } from './sse.js';
+
+export async function openAiStream(
+  body: Dispatcher.ResponseData['body'],
+  signal: AbortSignal,
+  capture: boolean,
+): Promise<StreamAnswer> {
+  const iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const parser = new SseParser();
+  const stats: StreamStats = { usage: undefined, done: false, captured: capture ? [] : undefined };
+  const close = (): void => {
+    if (!body.destroyed) body.destroy();
+  };
+
+  const observe = (events: SseEvent[]): void => {
+    for (const ev of events) {
+      const data = ev.data;
+      if (data === '[DONE]') {
+        stats.done = true;
+        continue;
+      }
+      stats.captured?.push(data);
+      if (data.includes('"usage":{')) {
+        try {
+          const usage = (JSON.parse(data) as { usage?: Usage | null }).usage;
+          if (usage != null) stats.usage = usage;
+        } catch {
+          // Not JSON: passed through as the provider sent it; the client sees what it sent.
+        }
+      }
+    }
+  };
+
+  // Read until the first complete event; it must be JSON (or the end marker).
+  let first: Buffer | undefined;
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done === true)
+        throw new UpstreamError('invalid_response', 'stream ended before any event');
+      const chunk = next.value;
+      first = first === undefined ? chunk : Buffer.concat([first, chunk]);
+      const events = parser.push(chunk);
+      if (events.length === 0) continue;
+      const head = events[0]!.data;
+      if (head !== '[DONE]') {
+        try {
+          JSON.parse(head);
+        } catch {
+          throw new UpstreamError('invalid_response', 'invalid SSE event from provider');
+        }
+      }
+      observe(events);
+      break;
+    }
+  } catch (err) {
+    close();
+    throw toUpstreamError(err, signal);
+  }
+
+  const rest: AsyncIterator<Frame> = {
+    next: async () => {
+      try {
+        const next = await iterator.next();
+        if (next.done === true) {
+          observe(parser.end());
+          return { done: true, value: undefined };
+        }
+        observe(parser.push(next.value));
+        return next;
+      } catch (err) {
+        close();
+        throw toUpstreamError(err, signal);
+      }
+    },
+  };
+  return { kind: 'stream', first: first, rest, stats, close };
+}

@@ -1,0 +1,213 @@
+/**
+ * The OpenAI wire format this proxy speaks to clients (and to OpenAI-compatible upstreams):
+ * Chat Completions, Embeddings and the Model list. Plain types, no runtime code: request
+ * bodies are validated at the HTTP edge; these describe what has already passed.
+ *
+ * Fields the OpenAI SDK sends as `null` are typed `| null` so a real client's body fits;
+ * responses carry the always-present `null`s (`refusal`, `logprobs`) so they also fit the
+ * SDK's own response types.
+ */
+
+export type ChatRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+
+export interface ChatContentPartText {
+  type: 'text';
+  text: string;
+}
+
+export interface ChatContentPartImage {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
+}
+
+export type ChatContentPart = ChatContentPartText | ChatContentPartImage;
+
+/** `system` and `developer` are the same thing to every provider but OpenAI's newest models. */
+export interface ChatSystemMessage {
+  role: 'system' | 'developer';
+  content: string | ChatContentPartText[];
+  name?: string;
+}
+
+export interface ChatUserMessage {
+  role: 'user';
+  content: string | ChatContentPart[];
+  name?: string;
+}
+
+export interface ChatToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ChatAssistantMessage {
+  role: 'assistant';
+  content?: string | ChatContentPartText[] | null;
+  name?: string;
+  tool_calls?: ChatToolCall[];
+  refusal?: string | null;
+}
+
+export interface ChatToolMessage {
+  role: 'tool';
+  content: string | ChatContentPartText[];
+  tool_call_id: string;
+}
+
+export type ChatMessage =
+  ChatSystemMessage | ChatUserMessage | ChatAssistantMessage | ChatToolMessage;
+
+export interface ChatTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+}
+
+export type ChatToolChoice =
+  'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      json_schema: {
+        name: string;
+        description?: string;
+        schema?: Record<string, unknown>;
+        strict?: boolean | null;
+      };
+    };
+
+export interface ChatCompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  tools?: ChatTool[];
+  tool_choice?: ChatToolChoice;
+  parallel_tool_calls?: boolean;
+  temperature?: number | null;
+  top_p?: number | null;
+  /** Deprecated by OpenAI in favour of `max_completion_tokens`; both are accepted. */
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  stop?: string | string[] | null;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  n?: number | null;
+  seed?: number | null;
+  user?: string;
+  response_format?: ResponseFormat;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details?: { cached_tokens?: number };
+  completion_tokens_details?: { reasoning_tokens?: number };
+}
+
+export interface ChatCompletionMessage {
+  role: 'assistant';
+  content: string | null;
+  refusal: string | null;
+  tool_calls?: ChatToolCall[];
+}
+
+export interface ChatCompletionChoice {
+  index: number;
+  message: ChatCompletionMessage;
+  finish_reason: FinishReason;
+  logprobs: null;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  /** Unix seconds. */
+  created: number;
+  model: string;
+  choices: ChatCompletionChoice[];
+  usage?: Usage;
+  system_fingerprint?: string;
+}
+
+/** A streamed tool call fragment: `id`, `type` and `name` arrive once, `arguments` in pieces. */
+export interface ChatToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+export interface ChatCompletionDelta {
+  role?: 'assistant';
+  content?: string | null;
+  refusal?: string | null;
+  tool_calls?: ChatToolCallDelta[];
+}
+
+export interface ChatCompletionChunkChoice {
+  index: number;
+  delta: ChatCompletionDelta;
+  finish_reason: FinishReason | null;
+  logprobs?: null;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  /** Unix seconds; the same on every chunk of one completion. */
+  created: number;
+  model: string;
+  /** Empty on the final usage-only chunk (`stream_options.include_usage`). */
+  choices: ChatCompletionChunkChoice[];
+  /** `null` on every chunk but the last when usage was asked for, absent otherwise. */
+  usage?: Usage | null;
+  system_fingerprint?: string;
+}
+
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: 'float' | 'base64';
+  dimensions?: number;
+  user?: string;
+}
+
+export interface Embedding {
+  object: 'embedding';
+  index: number;
+  /** A base64 string of little-endian float32s when `encoding_format` is `base64`. */
+  embedding: number[] | string;
+}
+
+export interface EmbeddingsResponse {
+  object: 'list';
+  data: Embedding[];
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+export interface Model {
+  id: string;
+  object: 'model';
+  /** Unix seconds. */
+  created: number;
+  owned_by: string;
+}
+
+export interface ModelList {
+  object: 'list';
+  data: Model[];
+}
+
+/** The error body every non-2xx answer carries. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}

@@ -1,0 +1,92 @@
+/**
+ * Any OpenAI-compatible API (OpenAI, vLLM, Ollama, llama.cpp, Groq, ...): requests and
+ * answers pass through in the same wire format; streams are forwarded byte for byte.
+ */
+import type { OpenAIProviderConfig } from '../../config/index.js';
+import { UpstreamError, toUpstreamError } from '../errors.js';
+import { UpstreamClient } from '../http-client.js';
+import { openAiStream } from '../openai-stream.js';
+import type { ChatCompletion, ChatCompletionRequest, EmbeddingsRequest } from '../openai-types.js';
+import type { CallOptions, ChatAnswer, JsonAnswer, Provider } from '../provider.js';
+
+export class OpenAIProvider implements Provider {
+  readonly name: string;
+  private readonly client: UpstreamClient;
+
+  constructor(readonly config: OpenAIProviderConfig) {
+    this.name = config.name;
+    this.client = new UpstreamClient({
+      baseUrl: config.baseUrl,
+      headers: {
+        ...(config.headers ?? {}),
+        ...(config.apiKey === undefined ? {} : { authorization: `Bearer ${config.apiKey}` }),
+      },
+      connections: config.maxConnections,
+      timeoutMs: config.timeoutMs,
+    });
+  }
+
+  async chat(
+    req: ChatCompletionRequest,
+    opts: CallOptions & { capture?: boolean },
+  ): Promise<ChatAnswer> {
+    const res = await this.client.send({
+      method: 'POST',
+      path: '/chat/completions',
+      body: JSON.stringify(req),
+      signal: opts.signal,
+      otelContext: opts.otelContext,
+    });
+    if (req.stream === true) return openAiStream(res.body, opts.signal, opts.capture === true);
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw toUpstreamError(err, opts.signal);
+    }
+    return { kind: 'json', body: text, usage: parseJson<ChatCompletion>(text).usage };
+  }
+
+  async embeddings(req: EmbeddingsRequest, opts: CallOptions): Promise<JsonAnswer> {
+    const { text, value } = await this.client.json({
+      method: 'POST',
+      path: '/embeddings',
+      body: JSON.stringify(req),
+      signal: opts.signal,
+      otelContext: opts.otelContext,
+    });
+    return { kind: 'json', body: text, usage: (value as ChatCompletion).usage };
+  }
+
+  async probe(opts: CallOptions): Promise<void> {
+    const probe = this.config.probe;
+    if (probe?.kind === 'completion' && probe.model !== undefined) {
+      await this.client.json({
+        method: 'POST',
+        path: '/chat/completions',
+        body: JSON.stringify({
+          model: probe.model,
+          max_tokens: 1,
+          messages: [{ role: 'user', content: 'ping' }],
+        }),
+        signal: opts.signal,
+      });
+      return;
+    }
+    await this.client.json({ method: 'GET', path: '/models', signal: opts.signal });
+  }
+
+  close(): Promise<void> {
+    return this.client.close();
+  }
+}
+
+function parseJson<T>(text: string): Partial<T> {
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v !== null && typeof v === 'object') return v;
+  } catch {
+    // fall through
+  }
+  throw new UpstreamError('invalid_response', 'invalid JSON from provider');
+}

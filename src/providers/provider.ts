@@ -1,0 +1,57 @@
+/**
+ * The provider contract the fallback engine runs against. Adapters speak their own wire
+ * format and hand back OpenAI-format answers: a JSON body, or an SSE stream whose first
+ * frame has already arrived (so a race can pick the first provider to yield a chunk).
+ */
+import type { Context } from '@opentelemetry/api';
+import type { ProviderConfig } from '../config/index.js';
+import type { ChatCompletionRequest, EmbeddingsRequest, Usage } from './openai-types.js';
+
+export interface CallOptions {
+  signal: AbortSignal;
+  /** OTel context of the attempt, for traceparent propagation upstream. */
+  otelContext?: Context;
+}
+
+export interface JsonAnswer {
+  kind: 'json';
+  /** The OpenAI-format JSON response text. */
+  body: string;
+  usage: Usage | undefined;
+}
+
+/** A frame is bytes of OpenAI-format SSE ("data: ...\n\n"), written to the client as is. */
+export type Frame = string | Uint8Array;
+
+export interface StreamAnswer {
+  kind: 'stream';
+  /** The first frame, already received. */
+  first: Frame;
+  /** The frames after the first; ends when the upstream stream ended. */
+  rest: AsyncIterator<Frame>;
+  /** Filled as the stream is read. */
+  readonly stats: StreamStats;
+  /** Releases the upstream (destroys the socket if it is still open). Idempotent. */
+  close(): void;
+}
+
+export interface StreamStats {
+  usage: Usage | undefined;
+  /** True once the upstream sent its terminal event ([DONE] / message_stop). */
+  done: boolean;
+  /** The data payloads seen, when capture was asked for (for caching a completed stream). */
+  captured: string[] | undefined;
+}
+
+export type ChatAnswer = JsonAnswer | StreamAnswer;
+
+export interface Provider {
+  readonly name: string;
+  readonly config: ProviderConfig;
+  chat(req: ChatCompletionRequest, opts: CallOptions & { capture?: boolean }): Promise<ChatAnswer>;
+  embeddings(req: EmbeddingsRequest, opts: CallOptions): Promise<JsonAnswer>;
+  /** A cheap liveness probe (a models list, or a 1-token completion when configured). */
+  probe(opts: CallOptions): Promise<void>;
+  /** Closes connection pools. */
+  close(): Promise<void>;
+}

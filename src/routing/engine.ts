@@ -1,0 +1,256 @@
+/**
+ * The fallback engine: orders a model's candidates by health and priority, then runs them
+ * sequentially, in parallel (first success wins; losers cancelled with `lost_race`) or
+ * hedged (the next one starts after hedgeDelayMs without an answer). Every branch is a
+ * `fallback_engine/attempt` task in the request's own scope. When every candidate has
+ * failed the caller hears at once, with a 502/503/504 that summarises each attempt.
+ */
+import type { RoutingConfig } from '../config/index.js';
+import { ProxyError, errors } from '../http/errors.js';
+import { toUpstreamError, type Provider } from '../providers/index.js';
+import {
+  FALLBACK_ATTEMPT,
+  sleep,
+  TaskRejectedError,
+  type TaskContext,
+  type TaskHandle,
+} from '../tasks/index.js';
+import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
+import { BreakerOpenError, runAttempt, type Answer, type Operation } from './attempt.js';
+import {
+  attemptSchedule,
+  CircuitBreaker,
+  LaunchPlan,
+  orderCandidates,
+  summarizeAttempts,
+  type AttemptRecord,
+  type ProviderHealth,
+} from './policy/index.js';
+
+export interface Win<T extends Answer> {
+  provider: string;
+  answer: T;
+  /**
+   * Ends the winner's attempt task (after a stream has been relayed) and resolves once it
+   * has settled, so the request's task never finishes ahead of its own children.
+   */
+  release(): Promise<void>;
+  attempts: readonly AttemptRecord[];
+}
+
+export interface EngineDeps {
+  providers: readonly Provider[];
+  routing: RoutingConfig;
+  metrics: ProxyMetrics;
+  health: (provider: string) => ProviderHealth;
+}
+
+/** 4xx answers that are about the request itself: every provider would say the same. */
+const PASS_THROUGH = new Set([400, 413, 422]);
+
+export class FallbackEngine {
+  readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly byName = new Map<string, Provider>();
+
+  constructor(private readonly deps: EngineDeps) {
+    for (const p of deps.providers) {
+      this.byName.set(p.name, p);
+      const gauge = deps.metrics.provider(p.name).breaker;
+      const { failureThreshold, openMs, halfOpenMaxTrials } = deps.routing.breaker;
+      this.breakers.set(
+        p.name,
+        new CircuitBreaker({
+          failureThreshold,
+          openMs,
+          halfOpenMaxTrials,
+          onStateChange: (_from, to) => gauge.set(to === 'closed' ? 0 : to === 'half_open' ? 1 : 2),
+        }),
+      );
+    }
+  }
+
+  /** Whether any enabled provider serves this model. */
+  serves(model: string): boolean {
+    return this.deps.providers.some((p) => p.config.enabled && p.config.models.includes(model));
+  }
+
+  candidates(model: string): Provider[] {
+    const infos = this.deps.providers.map((p) => ({
+      name: p.name,
+      priority: p.config.priority,
+      models: p.config.models,
+      enabled: p.config.enabled,
+      health: this.deps.health(p.name),
+      breaker: this.breakers.get(p.name)!.state,
+    }));
+    return orderCandidates({ model, providers: infos }).map((c) => this.byName.get(c.name)!);
+  }
+
+  /** Runs `op` against the model's candidates inside the request task `req`. */
+  run<T extends Answer>(req: TaskContext, model: string, op: Operation<T>): Promise<Win<T>> {
+    if (!this.serves(model)) return Promise.reject(errors.unknownModel(model));
+    return new Race(this.deps, this.breakers, req, this.candidates(model), op).start();
+  }
+}
+
+class Race<T extends Answer> {
+  private readonly plan: LaunchPlan;
+  private readonly started = performance.now();
+  private readonly records: AttemptRecord[] = [];
+  private readonly handles = new Map<string, TaskHandle<void>>();
+  private running = 0;
+  private decided = false;
+  private resolve!: (win: Win<T>) => void;
+  private reject!: (err: unknown) => void;
+  private stopHedging: AbortController | undefined;
+
+  constructor(
+    private readonly deps: EngineDeps,
+    private readonly breakers: Map<string, CircuitBreaker>,
+    private readonly req: TaskContext,
+    private readonly candidates: Provider[],
+    private readonly op: Operation<T>,
+  ) {
+    const { mode, maxParallel, hedgeDelayMs } = deps.routing;
+    this.plan = new LaunchPlan(
+      attemptSchedule(mode, candidates.length, { maxParallel, hedgeDelayMs }),
+    );
+  }
+
+  start(): Promise<Win<T>> {
+    const result = new Promise<Win<T>>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    for (const i of this.plan.due(0)) this.launch(i);
+    if (!this.decided && this.plan.nextStartAtMs !== undefined) {
+      this.stopHedging = new AbortController();
+      void this.hedge(this.stopHedging.signal);
+    }
+    return result;
+  }
+
+  private async hedge(stop: AbortSignal): Promise<void> {
+    const onRequestAbort = (): void => this.stopHedging?.abort();
+    this.req.signal.addEventListener('abort', onRequestAbort, { once: true });
+    try {
+      for (
+        let at = this.plan.nextStartAtMs;
+        at !== undefined && !this.decided;
+        at = this.plan.nextStartAtMs
+      ) {
+        if (!(await sleep(Math.max(0, at - (performance.now() - this.started)), stop))) return;
+        if (this.decided) return;
+        for (const i of this.plan.due(performance.now() - this.started)) this.launch(i);
+      }
+    } finally {
+      this.req.signal.removeEventListener('abort', onRequestAbort);
+    }
+  }
+
+  private launch(index: number): void {
+    const provider = this.candidates[index]!;
+    const metrics = this.deps.metrics.provider(provider.name);
+    const t0 = performance.now();
+    let handle: TaskHandle<void>;
+    try {
+      handle = this.req.scope.spawn(FALLBACK_ATTEMPT, (actx) =>
+        runAttempt(
+          {
+            provider,
+            breaker: this.breakers.get(provider.name)!,
+            metrics,
+            retries: this.deps.routing.retries,
+          },
+          this.op,
+          actx.signal,
+          actx.otelContext,
+          (answer) => this.offer(provider.name, answer),
+        ),
+      );
+    } catch (err) {
+      if (!(err instanceof TaskRejectedError)) throw err;
+      this.failed(provider.name, 'cancelled', undefined, 'not started: request closing', t0);
+      return;
+    }
+    this.running++;
+    this.handles.set(provider.name, handle);
+    void handle.settled.then((result) => {
+      this.running--;
+      if (result.outcome === 'completed') return;
+      if (result.outcome === 'failed') {
+        const e = toUpstreamError(result.error, this.req.signal);
+        metrics.attempts.failed.inc();
+        if (
+          !this.decided &&
+          e.clientBody !== undefined &&
+          e.status !== undefined &&
+          PASS_THROUGH.has(e.status)
+        ) {
+          this.decide();
+          this.reject(new ProxyError(e.status, e.message, { cause: e }));
+          return;
+        }
+        this.failed(
+          provider.name,
+          e instanceof BreakerOpenError ? 'breaker_open' : e.kind,
+          e.status,
+          e.message,
+          t0,
+        );
+        return;
+      }
+      metrics.attempts.lost.inc();
+      this.failed(provider.name, 'cancelled', undefined, result.reason, t0);
+    });
+  }
+
+  /** An attempt has an answer: the first one wins; later ones lose and are closed. */
+  private offer(provider: string, answer: T): Promise<void> | undefined {
+    if (this.decided) return undefined;
+    this.decide(provider);
+    const metrics = this.deps.metrics.provider(provider);
+    metrics.attempts.won.inc();
+    let unhold!: () => void;
+    const held = new Promise<void>((r) => (unhold = r));
+    const release = async (): Promise<void> => {
+      unhold();
+      await this.handles.get(provider)?.settled;
+    };
+    this.resolve({ provider, answer, release, attempts: this.records });
+    return held;
+  }
+
+  /** Ends the race: no more launches; every branch but the winner's is cancelled. */
+  private decide(winner?: string): void {
+    this.decided = true;
+    this.stopHedging?.abort();
+    for (const [name, h] of this.handles) if (name !== winner) h.cancel('lost_race');
+  }
+
+  private failed(
+    provider: string,
+    outcome: AttemptRecord['outcome'],
+    status: number | undefined,
+    message: string,
+    t0: number,
+  ): void {
+    this.records.push({
+      provider,
+      outcome,
+      status,
+      message,
+      durationMs: Math.round(performance.now() - t0),
+    });
+    if (this.decided) return;
+    const next = this.plan.onFailure();
+    if (next !== undefined) {
+      this.launch(next);
+      return;
+    }
+    if (this.running > 0) return;
+    this.decide();
+    const summary = summarizeAttempts(this.records);
+    this.reject(new ProxyError(summary.status, summary.message, { code: 'upstream_failed' }));
+  }
+}

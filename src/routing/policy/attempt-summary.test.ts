@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { summarizeAttempts, type AttemptOutcome, type AttemptRecord } from './attempt-summary.js';
+
+function attempt(
+  provider: string,
+  outcome: AttemptOutcome,
+  extra: Partial<AttemptRecord> = {},
+): AttemptRecord {
+  return { provider, outcome, message: '', durationMs: 10, ...extra };
+}
+
+describe('summarizeAttempts: status', () => {
+  it('503 when there was nothing to try', () => {
+    expect(summarizeAttempts([])).toEqual({ status: 503, message: 'no provider available' });
+  });
+
+  it('503 when every breaker refused', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'breaker_open'),
+      attempt('backup', 'breaker_open'),
+    ]);
+    expect(summary).toEqual({
+      status: 503,
+      message:
+        'no provider available: primary: circuit open, not tried; backup: circuit open, not tried',
+    });
+  });
+
+  it('503 when every attempt sent was rate limited', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'rate_limited', { status: 429 }),
+      attempt('backup', 'breaker_open'),
+      attempt('spare', 'rate_limited', { status: 429 }),
+    ]);
+    expect(summary.status).toBe(503);
+  });
+
+  it('504 when every attempt sent timed out, with or without a status', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'timeout', { durationMs: 3000 }),
+      attempt('backup', 'breaker_open'),
+      attempt('spare', 'timeout', { status: 504 }),
+    ]);
+    expect(summary.status).toBe(504);
+  });
+
+  it.each<[string, AttemptOutcome[]]>([
+    ['server errors', ['server_error', 'server_error']],
+    ['a timeout and a server error', ['timeout', 'server_error']],
+    ['a timeout and a rate limit', ['timeout', 'rate_limited']],
+    ['connection failures', ['connection']],
+    ['an invalid response', ['invalid_response']],
+    ['a client error', ['client_error']],
+    ['a cancellation', ['cancelled']],
+  ])('502 for %s', (_name, outcomes) => {
+    const summary = summarizeAttempts(outcomes.map((o, i) => attempt(`p${i}`, o)));
+    expect(summary.status).toBe(502);
+  });
+});
+
+describe('summarizeAttempts: message', () => {
+  it('lists every attempt with its status line and duration', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'server_error', { status: 500, durationMs: 12.4 }),
+      attempt('backup', 'timeout', { durationMs: 3000 }),
+    ]);
+    expect(summary).toEqual({
+      status: 502,
+      message: 'all 2 providers failed: primary: HTTP 500 (12 ms); backup: timeout after 3000 ms',
+    });
+  });
+
+  it('counts providers, not attempts, and lists retries in order', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'server_error', { status: 503, durationMs: 5 }),
+      attempt('primary', 'connection', { message: 'connect ECONNREFUSED 127.0.0.1:9001' }),
+    ]);
+    expect(summary.message).toBe(
+      '1 provider failed: primary: HTTP 503 (5 ms); ' +
+        'primary: connection: connect ECONNREFUSED 127.0.0.1:9001 (10 ms)',
+    );
+  });
+
+  it('names the kind when there is no status and no detail', () => {
+    const summary = summarizeAttempts([
+      attempt('a', 'invalid_response'),
+      attempt('b', 'cancelled'),
+    ]);
+    expect(summary.message).toBe(
+      'all 2 providers failed: a: invalid response (10 ms); b: cancelled (10 ms)',
+    );
+  });
+
+  it('never shows an upstream message next to an HTTP status', () => {
+    const summary = summarizeAttempts([
+      attempt('a', 'client_error', { status: 400, message: 'your prompt was: secret plans' }),
+    ]);
+    expect(summary.message).toBe('1 provider failed: a: HTTP 400 (10 ms)');
+  });
+
+  it.each([
+    'Authorization: Bearer sk-live-abcdefghijklmnop',
+    'bad key sk-proj-AbCdEfGhIjKlMnOpQrStUv',
+    'anthropic rejected sk-ant-api03-abcdefghijkl',
+    'GET https://api.example/v1?api_key=hunter2hunter2 failed',
+    'x-api-key: "hunter2hunter2"',
+    'connect to https://user:hunter2hunter2@host/v1 refused',
+  ])('scrubs credentials from %o', (text) => {
+    const { message } = summarizeAttempts([attempt('a', 'connection', { message: text })]);
+    expect(message).toContain('[redacted]');
+    expect(message).not.toMatch(/abcdefghijkl|AbCdEfGh|hunter2/);
+  });
+
+  it('keeps each detail on one short line', () => {
+    const { message } = summarizeAttempts([
+      attempt('a', 'connection', { message: `first line\n\tsecond ${'x'.repeat(500)}` }),
+    ]);
+    expect(message).not.toMatch(/\n|\t/);
+    expect(message).toContain('connection: first line second x');
+    expect(message.length).toBeLessThan(260);
+    expect(message).toMatch(/… \(10 ms\)$/);
+  });
+});

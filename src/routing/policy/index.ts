@@ -1,0 +1,18 @@
+// The fallback engine's pure policy: no I/O, no timers, no clock it does not get injected.
+export {
+  FAILURE_KINDS,
+  classifyStatus,
+  countsAgainstBreaker,
+  isRetryable,
+} from './failure-kind.js';
+export type { FailureKind } from './failure-kind.js';
+export { CircuitBreaker } from './circuit-breaker.js';
+export type { BreakerState, CircuitBreakerOptions } from './circuit-breaker.js';
+export { modelsServed, orderCandidates } from './ordering.js';
+export type { CandidateBreakerState, CandidateInfo, ProviderHealth } from './ordering.js';
+export { backoffDelay, parseRetryAfter, retryDelay, shouldRetry } from './retry.js';
+export type { BackoffOptions } from './retry.js';
+export { LaunchPlan, attemptSchedule } from './hedging.js';
+export type { RoutingMode, ScheduleOptions, ScheduledAttempt } from './hedging.js';
+export { summarizeAttempts } from './attempt-summary.js';
+export type { AttemptOutcome, AttemptRecord, FailureSummary } from './attempt-summary.js';

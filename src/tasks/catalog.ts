@@ -1,0 +1,29 @@
+/**
+ * Every task name of the contract, declared once. Metric series for each exist from the
+ * first scrape; a component spawning anything else is a programming error.
+ */
+import { defineTask } from './definition.js';
+
+export const HTTP_REQUEST = defineTask('http', 'request', { graceMs: 5_000 });
+export const FALLBACK_ATTEMPT = defineTask('fallback_engine', 'attempt', { graceMs: 2_000 });
+export const HEALTH_LOOP = defineTask('health_checker', 'loop', { graceMs: 2_000 });
+export const HEALTH_PROBE = defineTask('health_checker', 'probe', { graceMs: 2_000 });
+export const CACHE_CLEANUP = defineTask('unified_cache', 'cleanup', { graceMs: 2_000 });
+export const CACHE_WARM = defineTask('unified_cache', 'warm', { graceMs: 2_000 });
+export const CACHE_MONITOR = defineTask('unified_cache', 'monitor', { graceMs: 2_000 });
+export const CACHE_REDIS_WRITE = defineTask('unified_cache', 'redis_write', { graceMs: 5_000 });
+export const CONDENSER_PERSIST = defineTask('condenser_cache', 'persist', { graceMs: 5_000 });
+export const CONDENSER_EVICT = defineTask('condenser_cache', 'evict', { graceMs: 5_000 });
+
+export const CONTRACT_TASKS = [
+  HTTP_REQUEST,
+  FALLBACK_ATTEMPT,
+  HEALTH_LOOP,
+  HEALTH_PROBE,
+  CACHE_CLEANUP,
+  CACHE_WARM,
+  CACHE_MONITOR,
+  CACHE_REDIS_WRITE,
+  CONDENSER_PERSIST,
+  CONDENSER_EVICT,
+] as const;

@@ -1,0 +1,31 @@
+export { Supervisor } from './supervisor.js';
+export type { SupervisorOptions } from './supervisor.js';
+export { Scope } from './scope.js';
+export type { SpawnOptions, EveryOptions, CloseSummary } from './scope.js';
+export type { TaskContext, TaskHandle, TaskResult, TaskSnapshot } from './task.js';
+export { defineTask, DEFAULT_GRACE_MS } from './definition.js';
+export type { TaskDefinition, TaskDefinitionOptions } from './definition.js';
+export {
+  TaskCancelledError,
+  TaskRejectedError,
+  UndeclaredTaskError,
+  TaskLeakedError,
+  isCancellation,
+} from './errors.js';
+export { sleep, jittered } from './timers.js';
+export type { TaskInfo, TaskErrorHandler } from './runtime.js';
+export { CANCEL_REASONS, OUTCOMES, REJECT_REASONS } from './vocabulary.js';
+export type { CancelReason, Outcome, RejectReason, TaskKind, TaskState } from './vocabulary.js';
+export {
+  CONTRACT_TASKS,
+  HTTP_REQUEST,
+  FALLBACK_ATTEMPT,
+  HEALTH_LOOP,
+  HEALTH_PROBE,
+  CACHE_CLEANUP,
+  CACHE_WARM,
+  CACHE_MONITOR,
+  CACHE_REDIS_WRITE,
+  CONDENSER_PERSIST,
+  CONDENSER_EVICT,
+} from './catalog.js';

@@ -1,0 +1,230 @@
+/**
+ * A scope owns tasks and child scopes (structured concurrency, after Trio/Effection):
+ * closing it cancels its children and then waits for them, bounded by a deadline; spawning
+ * into a closing or closed scope is refused. Cancellation travels down the tree by walking
+ * it, never through listeners on a long-lived AbortSignal, so nothing accumulates on one.
+ */
+import type { Context } from '@opentelemetry/api';
+import type { TaskDefinition } from './definition.js';
+import { TaskRejectedError } from './errors.js';
+import type { Runtime } from './runtime.js';
+import { Task, type TaskContext, type TaskHandle, type TaskSnapshot } from './task.js';
+import { armTimer, jittered, sleep } from './timers.js';
+import type { CancelReason, TaskKind } from './vocabulary.js';
+
+export interface SpawnOptions {
+  /** Cancel with reason "deadline" (outcome timed_out) after this many ms. */
+  deadlineMs?: number;
+  kind?: TaskKind;
+  /** Parent OTel context for the task's span; defaults to the scope's. */
+  context?: Context;
+}
+
+export interface EveryOptions {
+  intervalMs: number;
+  /** ± fraction of the interval, so replicas and loops don't run in lockstep. Default 0.1. */
+  jitter?: number;
+  /** Run once at start instead of after the first interval. Default true. */
+  immediate?: boolean;
+}
+
+export interface CloseSummary {
+  /** Tasks (in this scope and below) that were still running when close began. */
+  cancelled: number;
+  /** Tasks still running when the deadline passed. */
+  unsettled: number;
+  durationMs: number;
+}
+
+type ScopeState = 'open' | 'closing' | 'closed';
+
+export class Scope {
+  private readonly tasks = new Set<Task<unknown>>();
+  private readonly children = new Set<Scope>();
+  private state: ScopeState = 'open';
+  private closing: Promise<CloseSummary> | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    readonly name: string,
+    readonly otelContext: Context,
+    private parent?: Scope,
+  ) {}
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Runs `fn` as a named task of this scope. Throws TaskRejectedError if closed or at limit. */
+  spawn<T>(
+    def: TaskDefinition,
+    fn: (ctx: TaskContext) => Promise<T>,
+    options: SpawnOptions = {},
+  ): TaskHandle<T> {
+    const m = this.rt.instruments(def);
+    if (this.state !== 'open') {
+      m.rejected.closed.inc();
+      throw new TaskRejectedError('closed', def.owner, def.task);
+    }
+    if (m.active.value >= m.limit) {
+      m.rejected.limit.inc();
+      throw new TaskRejectedError('limit', def.owner, def.task);
+    }
+    const task = new Task<T>(
+      this.rt,
+      m,
+      this,
+      options.kind ?? 'oneshot',
+      options.context ?? this.otelContext,
+      fn,
+      options.deadlineMs,
+    );
+    if (task.state !== 'settled') this.tasks.add(task);
+    return task;
+  }
+
+  /**
+   * A periodic loop as one long-lived task: runs never overlap, the sleep between runs ends
+   * at once on cancellation, and a failing run is reported without ending the loop.
+   */
+  every(
+    def: TaskDefinition,
+    { intervalMs, jitter = 0.1, immediate = true }: EveryOptions,
+    run: (ctx: TaskContext) => Promise<void>,
+  ): TaskHandle<void> {
+    return this.spawn(
+      def,
+      async (ctx) => {
+        const { signal } = ctx;
+        if (!immediate && !(await sleep(jittered(intervalMs, jitter), signal))) return;
+        while (!signal.aborted) {
+          try {
+            await run(ctx);
+          } catch (error) {
+            if (signal.aborted) return;
+            this.rt.onError(error, ctx as unknown as Task<void>);
+          }
+          if (!(await sleep(jittered(intervalMs, jitter), signal))) return;
+        }
+      },
+      { kind: 'loop' },
+    );
+  }
+
+  /** Closes a scope that has nothing running, synchronously. */
+  seal(): void {
+    this.markClosing();
+    this.state = 'closed';
+  }
+
+  /** A child scope, e.g. one per component. */
+  scope(name: string): Scope {
+    if (this.state !== 'open') throw new TaskRejectedError('closed', name, 'scope');
+    const child = new Scope(this.rt, `${this.name}/${name}`, this.otelContext, this);
+    this.children.add(child);
+    return child;
+  }
+
+  /** Cancels every task below this scope without closing it. */
+  cancelAll(reason: CancelReason): void {
+    for (const task of this.tasks) task.cancel(reason);
+    for (const child of this.children) child.cancelAll(reason);
+  }
+
+  /** Resolves once every task below this scope has settled (true), or at the deadline (false). */
+  async idle(deadlineMs = Infinity): Promise<boolean> {
+    const pending = this.pending();
+    if (pending.length === 0) return true;
+    const all = Promise.all(pending).then(() => true);
+    if (!Number.isFinite(deadlineMs)) return all;
+    let disarm: (() => void) | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      disarm = armTimer(deadlineMs, () => resolve(false));
+    });
+    try {
+      const done = await Promise.race([all, timeout]);
+      // New tasks may have been spawned meanwhile (e.g. a loop's child): wait for them too.
+      return done && (this.pending().length === 0 || (await this.idle(deadlineMs)));
+    } finally {
+      disarm?.();
+    }
+  }
+
+  /**
+   * Refuses new spawns, cancels everything below with `reason`, waits up to `deadlineMs`.
+   * Tasks still running a grace period after their cancellation are reported as leaked.
+   */
+  close(reason: CancelReason = 'scope_closed', deadlineMs = 10_000): Promise<CloseSummary> {
+    this.closing ??= this.doClose(reason, deadlineMs);
+    return this.closing;
+  }
+
+  private async doClose(reason: CancelReason, deadlineMs: number): Promise<CloseSummary> {
+    const started = performance.now();
+    this.markClosing();
+    const cancelled = this.count();
+    this.cancelAll(reason);
+    await this.idle(deadlineMs);
+    const unsettled = this.count();
+    this.state = 'closed';
+    this.release();
+    return { cancelled, unsettled, durationMs: performance.now() - started };
+  }
+
+  private markClosing(): void {
+    if (this.state === 'open') this.state = 'closing';
+    for (const child of this.children) child.markClosing();
+  }
+
+  /** Called by a task when it settles. */
+  detach(task: Task<unknown>): void {
+    this.tasks.delete(task);
+    if (this.state === 'closed') this.release();
+  }
+
+  /**
+   * Takes over a settled task's scope whose tasks are still running (cancelled, perhaps
+   * leaking), so they stay visible to walks, snapshots and idle() until they settle.
+   */
+  adopt(orphan: Scope): void {
+    orphan.parent = this;
+    this.children.add(orphan);
+  }
+
+  /** A closed scope leaves its parent once nothing below it runs (leaked tasks keep it). */
+  private release(): void {
+    if (this.tasks.size > 0 || this.children.size > 0) return;
+    const parent = this.parent;
+    if (parent === undefined) return;
+    parent.children.delete(this);
+    this.parent = undefined;
+    if (parent.state === 'closed') parent.release();
+  }
+
+  /** Live tasks below this scope (including tasks' own scopes). */
+  count(): number {
+    let n = 0;
+    this.walk(() => n++);
+    return n;
+  }
+
+  walk(visit: (task: Task<unknown>) => void): void {
+    for (const task of this.tasks) {
+      visit(task);
+      task.ownedScope?.walk(visit);
+    }
+    for (const child of this.children) child.walk(visit);
+  }
+
+  snapshot(now = performance.now()): TaskSnapshot[] {
+    const out: TaskSnapshot[] = [];
+    this.walk((t) => out.push(t.snapshot(now)));
+    return out;
+  }
+
+  private pending(): Promise<unknown>[] {
+    const out: Promise<unknown>[] = [];
+    this.walk((t) => out.push(t.settled));
+    return out;
+  }
+}

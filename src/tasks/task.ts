@@ -1,0 +1,272 @@
+/**
+ * One spawned unit of work: its AbortSignal (created only when read), its span, its metrics,
+ * its optional child scope, and the leak timer armed when its cancellation is requested.
+ */
+import { SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import { TaskCancelledError, TaskLeakedError } from './errors.js';
+import type { TaskInstruments } from './instruments.js';
+import type { Runtime, TaskInfo } from './runtime.js';
+import { Scope } from './scope.js';
+import { armTimer } from './timers.js';
+import type { CancelReason, Outcome, TaskKind, TaskState } from './vocabulary.js';
+
+export type TaskResult<T> =
+  | { readonly outcome: 'completed'; readonly value: T }
+  | { readonly outcome: 'failed'; readonly error: unknown }
+  | {
+      readonly outcome: 'cancelled' | 'timed_out';
+      readonly reason: CancelReason;
+      readonly error?: unknown;
+    };
+
+/** What a running task sees. */
+export interface TaskContext {
+  readonly id: number;
+  /** Aborted with a TaskCancelledError when the task is cancelled. Created on first read. */
+  readonly signal: AbortSignal;
+  /** A scope owned by this task: closed when the task settles, cancelled when it is. */
+  readonly scope: Scope;
+  /** The OTel context whose active span is this task's span (for explicit propagation). */
+  readonly otelContext: Context;
+}
+
+/** What the spawner hands back. `settled` never rejects. */
+export interface TaskHandle<T> {
+  readonly id: number;
+  readonly settled: Promise<TaskResult<T>>;
+  cancel(reason?: CancelReason): void;
+}
+
+export interface TaskSnapshot {
+  id: number;
+  owner: string;
+  task: string;
+  kind: TaskKind;
+  state: TaskState;
+  ageMs: number;
+  leaked: boolean;
+  cancelReason: CancelReason | null;
+  site: string;
+  spawnStack?: string;
+  scope: string;
+}
+
+export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
+  readonly id: number;
+  readonly startedAt = performance.now();
+  readonly settled: Promise<TaskResult<T>>;
+  state: TaskState = 'running';
+  leaked = false;
+  private controller: AbortController | undefined;
+  private cancelReason: CancelReason | undefined;
+  private cancelAt = 0;
+  private disarmLeak: (() => void) | undefined;
+  private disarmDeadline: (() => void) | undefined;
+  private childScope: Scope | undefined;
+  private span: Span | undefined;
+  private spanContext: Context | undefined;
+  private readonly spawnStack: string | undefined;
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly m: TaskInstruments,
+    readonly parent: Scope,
+    readonly kind: TaskKind,
+    private readonly parentContext: Context,
+    fn: (ctx: TaskContext) => Promise<T>,
+    deadlineMs: number | undefined,
+  ) {
+    this.id = rt.nextId();
+    if (rt.tracer !== undefined) {
+      this.span = rt.tracer.startSpan(
+        `${m.def.owner}/${m.def.task}`,
+        {
+          attributes: {
+            'task.owner': m.def.owner,
+            'task.name': m.def.task,
+            'task.id': this.id,
+            'task.kind': kind,
+          },
+        },
+        parentContext,
+      );
+    }
+    if (rt.captureSpawnStacks) this.spawnStack = new Error('spawned here').stack;
+    m.started.inc();
+    m.active.inc();
+    if (deadlineMs !== undefined) {
+      this.disarmDeadline = armTimer(deadlineMs, () => this.cancel('deadline'));
+    }
+    this.settled = this.run(fn);
+  }
+
+  get owner(): string {
+    return this.m.def.owner;
+  }
+  get task(): string {
+    return this.m.def.task;
+  }
+  get site(): string {
+    return this.m.def.site;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.cancelReason !== undefined) {
+        this.controller.abort(TaskCancelledError.of(this.cancelReason));
+      }
+    }
+    return this.controller.signal;
+  }
+
+  get otelContext(): Context {
+    if (this.spanContext === undefined) {
+      this.spanContext =
+        this.span === undefined ? this.parentContext : trace.setSpan(this.parentContext, this.span);
+    }
+    return this.spanContext;
+  }
+
+  /** The task's own scope if it was ever used (for tree walks); never creates it. */
+  get ownedScope(): Scope | undefined {
+    return this.childScope;
+  }
+
+  get scope(): Scope {
+    if (this.childScope === undefined) {
+      this.childScope = new Scope(
+        this.rt,
+        `${this.parent.name}/${this.task}#${this.id}`,
+        this.otelContext,
+      );
+      if (this.cancelReason !== undefined) this.childScope.cancelAll(this.cancelReason);
+    }
+    return this.childScope;
+  }
+
+  cancel(reason: CancelReason = 'explicit'): void {
+    if (this.state !== 'running') return;
+    this.state = 'cancelling';
+    this.cancelReason = reason;
+    this.cancelAt = performance.now();
+    this.m.cancellations[reason].inc();
+    this.disarmDeadline?.();
+    this.disarmLeak = armTimer(this.m.def.graceMs, () => this.markLeaked());
+    this.controller?.abort(TaskCancelledError.of(reason));
+    this.childScope?.cancelAll(reason);
+  }
+
+  snapshot(now: number): TaskSnapshot {
+    const s: TaskSnapshot = {
+      id: this.id,
+      owner: this.owner,
+      task: this.task,
+      kind: this.kind,
+      state: this.state,
+      ageMs: Math.round(now - this.startedAt),
+      leaked: this.leaked,
+      cancelReason: this.cancelReason ?? null,
+      site: this.site,
+      scope: this.parent.name,
+    };
+    if (this.spawnStack !== undefined) s.spawnStack = this.spawnStack;
+    return s;
+  }
+
+  private run(fn: (ctx: TaskContext) => Promise<T>): Promise<TaskResult<T>> {
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(fn(this));
+    } catch (error) {
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- tasks may throw anything; it is reported as thrown
+      pending = Promise.reject(error);
+    }
+    return pending.then(
+      (value) => this.finish(this.cancelledResult() ?? { outcome: 'completed', value }),
+      (error: unknown) => this.finish(this.cancelledResult(error) ?? { outcome: 'failed', error }),
+    );
+  }
+
+  private cancelledResult(error?: unknown): TaskResult<T> | undefined {
+    const reason = this.cancelReason;
+    if (reason === undefined) return undefined;
+    const outcome = reason === 'deadline' ? 'timed_out' : 'cancelled';
+    return error === undefined ? { outcome, reason } : { outcome, reason, error };
+  }
+
+  private finish(result: TaskResult<T>): TaskResult<T> {
+    const now = performance.now();
+    const outcome: Outcome = result.outcome;
+    this.state = 'settled';
+    this.disarmDeadline?.();
+    this.disarmLeak?.();
+    this.parent.detach(this);
+    const m = this.m;
+    m.active.dec();
+    m.finished[outcome].inc();
+    m.duration[outcome].observe((now - this.startedAt) / 1000);
+    if (this.cancelReason !== undefined) m.cancelDuration.observe((now - this.cancelAt) / 1000);
+    if (this.leaked) m.leaked.dec();
+    if (result.outcome === 'failed') this.rt.onError(result.error, this);
+    this.endSpan(result);
+    const own = this.childScope;
+    if (own !== undefined) {
+      if (own.count() === 0) {
+        own.seal();
+      } else {
+        this.parent.adopt(own);
+        void own.close('scope_closed');
+      }
+    }
+    return result;
+  }
+
+  private endSpan(result: TaskResult<T>): void {
+    const span = this.span;
+    if (span === undefined || this.leaked) return;
+    span.setAttribute('task.outcome', result.outcome);
+    if (this.cancelReason !== undefined) span.setAttribute('task.cancel.reason', this.cancelReason);
+    if (result.outcome === 'failed') {
+      const err = result.error;
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: err instanceof Error ? err.message : String(err),
+      });
+      span.setAttribute('error.type', err instanceof Error ? err.name : 'Error');
+    }
+    span.end();
+  }
+
+  private markLeaked(): void {
+    if (this.state === 'settled' || this.leaked) return;
+    this.leaked = true;
+    this.m.leaked.inc();
+    this.m.leakedTotal.inc();
+    const ageMs = Math.round(performance.now() - this.startedAt);
+    const message = `${this.owner}/${this.task} #${this.id} ignored its cancellation (${this.cancelReason ?? 'unknown'}) for ${this.m.def.graceMs} ms`;
+    this.rt.logger.warn(
+      {
+        owner: this.owner,
+        task: this.task,
+        taskId: this.id,
+        ageMs,
+        cancelReason: this.cancelReason,
+        site: this.site,
+        ...(this.spawnStack === undefined ? {} : { spawnStack: this.spawnStack }),
+      },
+      `task leaked: ${message}`,
+    );
+    const span = this.span;
+    if (span !== undefined) {
+      span.setAttribute('task.leaked', true);
+      if (this.cancelReason !== undefined)
+        span.setAttribute('task.cancel.reason', this.cancelReason);
+      span.setAttribute('error.type', 'TaskLeakedError');
+      span.recordException(new TaskLeakedError(message));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'TaskLeakedError' });
+      span.end();
+    }
+  }
+}

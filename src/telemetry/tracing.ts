@@ -1,0 +1,50 @@
+/**
+ * OpenTelemetry tracing, set up by the entry point only and configured by the standard
+ * OTEL_* variables (OTLP over HTTP). With no endpoint set nothing is started and no span is
+ * made. No context manager is registered: AsyncLocalStorage made every promise about 3x
+ * dearer here, so spans are parented explicitly (the spawner's scopes carry the context).
+ */
+import { ROOT_CONTEXT, trace, type ContextManager, type Tracer } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+
+export interface Tracing {
+  readonly tracer: Tracer;
+  /** Flushes pending spans and stops the SDK. */
+  shutdown(): Promise<void>;
+}
+
+export function tracingEnabled(env: NodeJS.ProcessEnv): boolean {
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (endpoint === undefined || endpoint === '') return false;
+  if (env.OTEL_SDK_DISABLED === 'true') return false;
+  return (env.OTEL_TRACES_EXPORTER ?? 'otlp').split(',').includes('otlp');
+}
+
+/** Explicit propagation only: `context.active()` is always the root context. */
+const explicitOnly: ContextManager = {
+  active: () => ROOT_CONTEXT,
+  with: (_ctx, fn, thisArg, ...args) => fn.call(thisArg, ...args),
+  bind: (_ctx, target) => target,
+  enable() {
+    return this;
+  },
+  disable() {
+    return this;
+  },
+};
+
+export function startTracing(env: NodeJS.ProcessEnv, version: string): Tracing | undefined {
+  if (!tracingEnabled(env)) return undefined;
+  const sdk = new NodeSDK({
+    serviceName: env.OTEL_SERVICE_NAME ?? 'llm-proxy',
+    traceExporter: new OTLPTraceExporter(),
+    contextManager: explicitOnly,
+    instrumentations: [],
+    // Metrics go to Prometheus (/metrics) and logs to stdout; OTel exports traces only.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  return { tracer: trace.getTracer('llm-proxy', version), shutdown: () => sdk.shutdown() };
+}

@@ -1,0 +1,146 @@
+import OpenAI from 'openai';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from '../../src/fake-upstream/index.js';
+import { startProxy, type RunningProxy } from '../support/proxy.js';
+
+let upstream: FakeUpstream;
+let anthropic: FakeUpstream;
+let proxy: RunningProxy;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream({ name: 'oai', apiKey: 'sk-upstream-secret' });
+  anthropic = await startFakeUpstream({ name: 'ant', apiKey: 'sk-ant-secret' });
+});
+afterAll(async () => {
+  await upstream.close();
+  await anthropic.close();
+});
+afterEach(async () => {
+  await proxy.stop();
+});
+
+const config = () => ({
+  auth: { apiKeys: ['proxy-key-1'], adminToken: 'admin-secret' },
+  server: { port: 0, bodyLimitBytes: 64 * 1024 },
+  providers: [
+    { name: 'openai_fake', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-secret', models: ['gpt-4o-mini', 'text-embedding-3-small'] },
+    { name: 'claude', type: 'anthropic', baseUrl: `${anthropic.url}/v1`, apiKey: 'sk-ant-secret', models: ['claude-3-5-haiku-latest'] },
+  ],
+  routing: { healthCheck: { enabled: false } },
+});
+
+describe('OpenAI-compatible API through the official SDK', () => {
+  it('lists the models every enabled provider serves', async () => {
+    proxy = await startProxy(config());
+    const models = await proxy.client.models.list();
+    expect(models.data.map((m) => m.id).sort()).toEqual(['claude-3-5-haiku-latest', 'gpt-4o-mini', 'text-embedding-3-small']);
+  });
+
+  it('answers a chat completion from the provider and names it in x-llm-proxy-provider', async () => {
+    proxy = await startProxy(config());
+    const { data, response } = await proxy.client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] })
+      .withResponse();
+    expect(data.choices[0]!.message.content).toBe('echo: hello there');
+    expect(response.headers.get('x-llm-proxy-provider')).toBe('openai_fake');
+    expect(upstream.lastRequest()?.headers.authorization).toBe('Bearer sk-upstream-secret');
+    expect(await proxy.metric('llm_proxy_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBe(1);
+    expect(await proxy.metric('llm_proxy_upstream_requests_total', { provider: 'openai_fake', outcome: 'ok' })).toBe(1);
+    expect(await proxy.metric('llm_proxy_tokens_total', { provider: 'openai_fake', direction: 'input' })).toBeGreaterThan(0);
+    expect(await proxy.metric('llm_proxy_tasks_finished_total', { owner: 'http', outcome: 'completed' })).toBe(1);
+    expect(await proxy.metric('llm_proxy_tasks_finished_total', { owner: 'fallback_engine', outcome: 'completed' })).toBe(1);
+  });
+
+  it('streams SSE chunks as they come and ends with [DONE]', async () => {
+    proxy = await startProxy(config());
+    const stream = await proxy.client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: 'user', content: 'stream me please' }],
+    });
+    let text = '';
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe('echo: stream me please');
+    expect(usage?.total_tokens).toBeGreaterThan(0);
+    expect(await proxy.metric('llm_proxy_upstream_ttft_seconds_count', { provider: 'openai_fake' })).toBe(1);
+  });
+
+  it('translates to and from Anthropic, streaming included', async () => {
+    proxy = await startProxy(config());
+    const res = await proxy.client.chat.completions.create({
+      model: 'claude-3-5-haiku-latest',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hi claude' },
+      ],
+    });
+    expect(res.choices[0]!.message.content).toBe('echo: hi claude');
+    expect(res.choices[0]!.finish_reason).toBe('stop');
+    const sent = anthropic.lastRequest()!;
+    expect(sent.path).toBe('/v1/messages');
+    expect(sent.headers['x-api-key']).toBe('sk-ant-secret');
+    expect((sent.body as { system?: unknown }).system).toBe('be brief');
+
+    const stream = await proxy.client.chat.completions.create({
+      model: 'claude-3-5-haiku-latest',
+      stream: true,
+      messages: [{ role: 'user', content: 'stream from claude' }],
+    });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(text).toBe('echo: stream from claude');
+    expect(finish).toBe('stop');
+  });
+
+  it('translates Anthropic tool calls into OpenAI tool_calls', async () => {
+    proxy = await startProxy(config());
+    const res = await proxy.client.chat.completions.create({
+      model: 'claude-3-5-haiku-latest',
+      tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object' } } }],
+      messages: [{ role: 'user', content: 'please use a tool' }],
+    });
+    expect(res.choices[0]!.finish_reason).toBe('tool_calls');
+    const call = res.choices[0]!.message.tool_calls![0]!;
+    expect(call.type === 'function' && call.function.name).toBe('lookup');
+  });
+
+  it('answers embeddings', async () => {
+    proxy = await startProxy(config());
+    const res = await proxy.client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'], encoding_format: 'float' });
+    expect(res.data).toHaveLength(2);
+    expect(res.data[0]!.embedding.length).toBeGreaterThan(0);
+  });
+
+  it('maps errors to the SDK error classes with OpenAI-shaped bodies', async () => {
+    proxy = await startProxy(config());
+    const noKey = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'wrong-key', maxRetries: 0 });
+    await expect(noKey.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+    await expect(
+      proxy.client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const bad = proxy.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
+    await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(bad).rejects.toMatchObject({ param: 'messages', code: 'invalid_request_body' });
+
+    const huge = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer proxy-key-1', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] }),
+    });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ error: { code: 'request_too_large', type: 'invalid_request_error' } });
+
+    const xKey = await fetch(`${proxy.url}/v1/models`, { headers: { 'x-api-key': 'proxy-key-1' } });
+    expect(xKey.status).toBe(200);
+    await xKey.body?.cancel();
+  });
+});
