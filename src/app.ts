@@ -205,6 +205,7 @@ export function createApp(options: AppOptions): App {
     logger,
     keys,
     gate: { accepting: () => state === 'ready' || state === 'starting' },
+    tracer: options.tracer,
   };
   const chatDeps: ChatDeps = {
     engine,

@@ -5,12 +5,14 @@
  * which closes the upstream sockets of every branch within the same tick.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { HTTP_REQUEST, TaskRejectedError, type Scope, type TaskContext } from '../tasks/index.js';
 import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
 import type { KeySet } from './auth.js';
 import { presentedKey } from './auth.js';
 import { ProxyError, errors } from './errors.js';
+import { endRequestSpan, startRequestSpan, type RequestSpan } from './request-span.js';
 import { endSseWithError, sendError } from './respond.js';
 
 export interface RequestIO {
@@ -18,6 +20,12 @@ export interface RequestIO {
   readonly res: ServerResponse;
   /** Milliseconds spent waiting on providers; subtracted to measure the proxy's overhead. */
   upstreamMs: number;
+  /** The request's server span, when tracing is on (handlers add GenAI attributes). */
+  span?: Span;
+  /** The trace id, when tracing is on: put in every log line about this request. */
+  traceId?: string;
+  /** The provider that answered, once known (for the access log line). */
+  provider?: string;
 }
 
 export type ProxyHandler = (ctx: TaskContext, io: RequestIO) => Promise<void>;
@@ -34,6 +42,7 @@ export interface ProxyRequestDeps {
   keys: KeySet;
   gate: GateState;
   rateLimit?: (key: string) => number | undefined;
+  tracer?: Tracer | undefined;
 }
 
 export function serveProxied(
@@ -71,19 +80,36 @@ export function serveProxied(
     return refuse(errors.rateLimited(retryAfter));
   }
 
+  let traced: RequestSpan | undefined;
+  if (deps.tracer !== undefined) {
+    traced = startRequestSpan(deps.tracer, req, route);
+    io.span = traced.span;
+    io.traceId = traced.traceId;
+  }
   let handle;
   try {
-    handle = deps.scope.spawn(HTTP_REQUEST, async (ctx) => {
-      try {
-        await handler(ctx, io);
-      } catch (err) {
-        if (ctx.signal.aborted) return;
-        const proxyErr = err instanceof ProxyError ? err : internal(deps.logger, err);
-        if (res.headersSent) endSseWithError(res, proxyErr);
-        else sendError(res, proxyErr);
-      }
-    });
+    handle = deps.scope.spawn(
+      HTTP_REQUEST,
+      async (ctx) => {
+        try {
+          await handler(ctx, io);
+        } catch (err) {
+          if (ctx.signal.aborted) return;
+          const proxyErr = err instanceof ProxyError ? err : internal(deps.logger, err, io.traceId);
+          if (proxyErr.status >= 500) {
+            deps.logger.warn(
+              { route, status: proxyErr.status, code: proxyErr.code, trace_id: io.traceId },
+              proxyErr.message,
+            );
+          }
+          if (res.headersSent) endSseWithError(res, proxyErr);
+          else sendError(res, proxyErr);
+        }
+      },
+      traced === undefined ? {} : { context: traced.context },
+    );
   } catch (err) {
+    if (traced !== undefined) endRequestSpan(traced, 503);
     if (!(err instanceof TaskRejectedError)) throw err;
     if (err.reason === 'limit') {
       metrics.shed.overload.inc();
@@ -101,15 +127,32 @@ export function serveProxied(
     res.off('close', onClose);
     if (!res.writableEnded && !res.destroyed) {
       // A handler that returned without answering is a bug; never leave the client hanging.
-      sendError(res, internal(deps.logger, new Error('handler returned without a response')));
+      sendError(
+        res,
+        internal(deps.logger, new Error('handler returned without a response'), io.traceId),
+      );
     }
     metrics.inflight.dec();
     finish();
-    metrics.overhead.observe(Math.max(0, performance.now() - started - io.upstreamMs) / 1000);
+    const ms = performance.now() - started;
+    metrics.overhead.observe(Math.max(0, ms - io.upstreamMs) / 1000);
+    if (traced !== undefined) endRequestSpan(traced, res.statusCode);
+    if (deps.logger.isLevelEnabled('debug')) {
+      deps.logger.debug(
+        {
+          route,
+          status: res.statusCode,
+          provider: io.provider,
+          ms: Math.round(ms),
+          trace_id: io.traceId,
+        },
+        'request',
+      );
+    }
   });
 }
 
-function internal(logger: Logger, err: unknown): ProxyError {
-  logger.error({ err }, 'unexpected error while serving a request');
+function internal(logger: Logger, err: unknown, traceId: string | undefined): ProxyError {
+  logger.error({ err, trace_id: traceId }, 'unexpected error while serving a request');
   return errors.internal();
 }

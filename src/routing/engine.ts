@@ -69,6 +69,12 @@ export class FallbackEngine {
     }
   }
 
+  /** A provider's name and type (for trace attributes). */
+  provider(name: string): { name: string; type: string } {
+    const p = this.byName.get(name);
+    return { name, type: p?.config.type ?? 'unknown' };
+  }
+
   /** Whether any enabled provider serves this model. */
   serves(model: string): boolean {
     return this.deps.providers.some((p) => p.config.enabled && p.config.models.includes(model));

@@ -11,6 +11,8 @@ export interface TaskInfo {
   readonly task: string;
   readonly kind: TaskKind;
   readonly site: string;
+  /** The trace this task belongs to, when tracing is on (for log lines). */
+  readonly traceId: string | undefined;
 }
 
 export type TaskErrorHandler = (error: unknown, task: TaskInfo) => void;

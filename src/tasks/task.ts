@@ -109,6 +109,9 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   get site(): string {
     return this.m.def.site;
   }
+  get traceId(): string | undefined {
+    return (this.span?.spanContext() ?? trace.getSpanContext(this.parentContext))?.traceId;
+  }
 
   get signal(): AbortSignal {
     if (this.controller === undefined) {
@@ -254,6 +257,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
         ageMs,
         cancelReason: this.cancelReason,
         site: this.site,
+        trace_id: this.traceId,
         ...(this.spawnStack === undefined ? {} : { spawnStack: this.spawnStack }),
       },
       `task leaked: ${message}`,

@@ -26,6 +26,7 @@ import { readJsonObject } from '../body.js';
 import { ProxyError, errors } from '../errors.js';
 import type { RequestIO } from '../proxy-request.js';
 import { endSseWithError, sendJson, startSse, writeFrame, type ExtraHeaders } from '../respond.js';
+import { genAiRequest, genAiResponse } from '../request-span.js';
 import { parseChatRequest } from '../validate.js';
 
 export interface ChatDeps {
@@ -53,6 +54,7 @@ export function chatHandler(deps: ChatDeps) {
     const raw = await readJsonObject(io.req, deps.bodyLimitBytes);
     const body = parseChatRequest(raw);
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
+    genAiRequest(io.span, 'chat', body);
     const stream = body.stream === true;
     const headers: ExtraHeaders = { 'x-llm-proxy-cache': 'bypass' };
 
@@ -106,16 +108,19 @@ export function chatHandler(deps: ChatDeps) {
     );
     io.upstreamMs += performance.now() - waitStart;
     headers['x-llm-proxy-provider'] = win.provider;
+    io.provider = win.provider;
     const answer = win.answer;
     if (answer.kind === 'json') {
       sendJson(io.res, 200, answer.body, headers);
       await win.release();
       recordUsage(deps.metrics, win.provider, answer.usage);
+      genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.usage);
       if (key !== undefined)
         deps.cache?.set(key, { provider: win.provider, body: answer.body, storedAt: Date.now() });
       return;
     }
     await relay(io, win as Win<StreamAnswer>, answer, headers, deps.metrics);
+    genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.stats.usage);
     if (key !== undefined && answer.stats.done && answer.stats.captured !== undefined) {
       deps.cache?.set(key, {
         provider: win.provider,

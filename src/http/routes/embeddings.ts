@@ -6,6 +6,7 @@ import { readJsonObject } from '../body.js';
 import { errors } from '../errors.js';
 import type { RequestIO } from '../proxy-request.js';
 import { sendJson, type ExtraHeaders } from '../respond.js';
+import { genAiRequest, genAiResponse } from '../request-span.js';
 import { parseEmbeddingsRequest } from '../validate.js';
 import { recordUsage, type ChatDeps } from './chat.js';
 
@@ -14,6 +15,7 @@ export function embeddingsHandler(deps: ChatDeps) {
     const raw = await readJsonObject(io.req, deps.bodyLimitBytes);
     const body = parseEmbeddingsRequest(raw);
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
+    genAiRequest(io.span, 'embeddings', { model: body.model });
     const headers: ExtraHeaders = { 'x-llm-proxy-cache': 'bypass' };
     let key: string | undefined;
     if (deps.cache !== undefined) {
@@ -46,6 +48,8 @@ export function embeddingsHandler(deps: ChatDeps) {
     sendJson(io.res, 200, win.answer.body, { ...headers, 'x-llm-proxy-provider': win.provider });
     await win.release();
     recordUsage(deps.metrics, win.provider, win.answer.usage);
+    io.provider = win.provider;
+    genAiResponse(io.span, deps.engine.provider(win.provider), body.model, win.answer.usage);
     if (key !== undefined)
       deps.cache?.set(key, { provider: win.provider, body: win.answer.body, storedAt: Date.now() });
   };
