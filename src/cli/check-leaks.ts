@@ -3,6 +3,8 @@
  * gate. Scrapes BASE_URL/metrics (after POST /admin/drain with --drain), waits up to N ms for
  * in-flight tasks to settle, and exits 0 when no task ever leaked (and, with --drain, none is
  * active); 1 with a table of offending owner/task pairs; 2 when the endpoint can't be read.
+ * The admin token may come from LLM_PROXY_ADMIN_TOKEN; the scrape presents
+ * LLM_PROXY_METRICS_TOKEN when set (a proxy with auth.metricsToken), else the admin token.
  */
 import { parseExposition, type Sample } from '../telemetry/exposition.js';
 import { sleep } from '../tasks/timers.js';
@@ -11,6 +13,8 @@ export interface CheckLeaksArgs {
   url: string;
   drain: boolean;
   adminToken: string | undefined;
+  /** For /metrics when the proxy has its own metricsToken; defaults to the admin token. */
+  metricsToken: string | undefined;
   timeoutMs: number;
 }
 
@@ -48,7 +52,8 @@ export function parseCheckLeaksArgs(
   }
   if (url === undefined || !/^https?:\/\//.test(url))
     return '--url BASE_URL (http:// or https://) is required';
-  return { url: url.replace(/\/+$/, ''), drain, adminToken, timeoutMs };
+  const metricsToken = env.LLM_PROXY_METRICS_TOKEN || undefined;
+  return { url: url.replace(/\/+$/, ''), drain, adminToken, metricsToken, timeoutMs };
 }
 
 class Unreadable extends Error {}
@@ -98,7 +103,12 @@ export function formatOffenders(rows: readonly Offender[]): string {
   const lines = rows.map((r) => [`${r.owner}/${r.task}`, String(r.leaked), String(r.active)]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   return [header, ...lines]
-    .map((cols) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  '))
+    .map((cols) =>
+      cols
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
     .join('\n');
 }
 
@@ -113,8 +123,10 @@ export async function checkLeaks(
     );
     return 2;
   }
-  const auth: Record<string, string> =
-    args.adminToken === undefined ? {} : { authorization: `Bearer ${args.adminToken}` };
+  const bearer = (token: string | undefined): Record<string, string> =>
+    token === undefined ? {} : { authorization: `Bearer ${token}` };
+  const auth = bearer(args.adminToken);
+  const scrapeAuth = bearer(args.metricsToken ?? args.adminToken);
   // Bounds every request so a hung endpoint can't hang the CI job (an unref'd Node timer).
   const deadline = { signal: AbortSignal.timeout(args.timeoutMs + 30_000) };
   try {
@@ -139,7 +151,7 @@ export async function checkLeaks(
     const until = Date.now() + args.timeoutMs;
     let rows: Offender[];
     for (;;) {
-      rows = offenders(await scrape(args.url, auth, deadline.signal), args.drain);
+      rows = offenders(await scrape(args.url, scrapeAuth, deadline.signal), args.drain);
       const activeLeft = rows.some((r) => r.active > 0);
       // Leaks are final (a total); active tasks may still be settling: poll until the deadline.
       if (!activeLeft || Date.now() >= until) break;

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `llm-proxy` command: serve (default), `check-leaks`, `fake-upstream`.
- * The only module that reads argv and sets the exit code.
+ * The only module that reads argv and sets the exit code. Each subcommand is imported only
+ * when chosen: `check-leaks` runs in CI loops and must not pay for loading the whole proxy
+ * (OTel SDK, providers, caches), which costs ~0.5 s per start.
  */
-import { runFakeUpstreamCli } from '../fake-upstream/index.js';
-import { checkLeaks } from './check-leaks.js';
-import { serve } from './serve.js';
 
 const HELP = `usage:
   llm-proxy [--config FILE]                 serve (config also from LLM_PROXY_CONFIG)
@@ -17,16 +16,16 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'check-leaks':
-      return checkLeaks(rest);
+      return (await import('./check-leaks.js')).checkLeaks(rest);
     case 'fake-upstream':
-      return runFakeUpstreamCli(rest);
+      return (await import('../fake-upstream/index.js')).runFakeUpstreamCli(rest);
     case 'help':
     case '--help':
     case '-h':
       process.stdout.write(HELP);
       return 0;
     default:
-      return serve(argv);
+      return (await import('./serve.js')).serve(argv);
   }
 }
 

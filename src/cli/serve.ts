@@ -56,7 +56,19 @@ export async function serve(
   const logger = createLogger({ level: config.telemetry.logLevel });
   const tracing = startTracing(env, version());
   const app = createApp({ config, logger, tracer: tracing?.tracer, version: version() });
-  const server = await listen(app, config.server.host, config.server.port);
+  let server;
+  try {
+    server = await listen(app, config.server.host, config.server.port);
+  } catch (err) {
+    // EADDRINUSE, EACCES, EADDRNOTAVAIL: an operator's problem, said in one line (no stack).
+    const reason = (err as NodeJS.ErrnoException).code ?? String(err);
+    process.stderr.write(
+      `llm-proxy: cannot listen on ${config.server.host}:${config.server.port} (${reason})\n`,
+    );
+    await app.close();
+    await tracing?.shutdown().catch(() => undefined);
+    return 1;
+  }
   app.start();
   logger.info(
     {

@@ -1,8 +1,9 @@
 /** Serving an app over node:http (via @hono/node-server), and stopping it in order. */
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import type { App } from '../app.js';
+import { answerClientError, requestErrorResponse } from './client-error.js';
 
 export interface Listening {
   readonly server: Server;
@@ -15,8 +16,18 @@ export interface Listening {
 }
 
 export async function listen(app: App, host: string, port: number): Promise<Listening> {
-  const server = createAdaptorServer({ fetch: app.hono.fetch }) as Server;
+  // The adapter's listener with an errorHandler (createAdaptorServer passes none), so requests
+  // it cannot turn into a Request (bad Host, bad target) get an OpenAI-shaped 400 as well; a
+  // missing Host is routed as localhost rather than refused by Node with an empty 400.
+  const listener = getRequestListener(app.hono.fetch, {
+    hostname: 'localhost',
+    errorHandler: requestErrorResponse,
+  });
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
+    void listener(req, res).catch(() => res.destroy());
+  });
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -26,6 +37,14 @@ export async function listen(app: App, host: string, port: number): Promise<List
   });
   const addr = server.address() as AddressInfo;
   let closed: Promise<void> | undefined;
+  // NOTE: node:http keeps a busy connection alive after its response even once the server
+  // is closing, so it would linger until keepAliveTimeout (and keep close() waiting) and
+  // could carry new requests. Once stopping, each finished response closes what is idle.
+  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    res.once('close', () => {
+      if (closed !== undefined) server.closeIdleConnections();
+    });
+  });
   const stopAccepting = (): void => {
     closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
