@@ -13,7 +13,10 @@ import { CacheMetrics, closeRedis, createRedisClient, UnifiedCache } from './cac
 import { Condenser, CondenserCache } from './condense/index.js';
 import type { Config } from './config/index.js';
 import { HealthChecker } from './health/health-checker.js';
+import { RedisSharedProbes } from './health/shared-probes.js';
 import { KeySet } from './http/auth.js';
+import { createRateLimiter } from './http/rate-limit.js';
+import { corsMiddleware } from './http/cors.js';
 import { errors, ProxyError } from './http/errors.js';
 import { serveProxied, type ProxyHandler, type ProxyRequestDeps } from './http/proxy-request.js';
 import { sendError } from './http/respond.js';
@@ -108,12 +111,28 @@ export function createApp(options: AppOptions): App {
     providers.map((p) => p.name),
   );
   const cacheMetrics = new CacheMetrics(registry, { redis: config.cache.redis !== undefined });
+  const redisConfig = config.cache.redis;
+  const redis: Redis | undefined =
+    redisConfig === undefined ? undefined : createRedisClient(redisConfig, cacheMetrics, logger);
   const health = new HealthChecker({
     scope: supervisor.scope('health_checker'),
     providers,
     config: config.routing.healthCheck,
     metrics,
     logger,
+    // With Redis, one replica probes each provider for all and publishes the result.
+    ...(redis === undefined
+      ? {}
+      : {
+          source: new RedisSharedProbes({
+            redis,
+            keyPrefix: redisConfig?.keyPrefix ?? 'llmp',
+            intervalMs: config.routing.healthCheck.intervalMs,
+            logger,
+            registry,
+            publishErrors: cacheMetrics.redisErrors.publish,
+          }),
+        }),
   });
   const engine = new FallbackEngine({
     providers,
@@ -122,9 +141,6 @@ export function createApp(options: AppOptions): App {
     health: (p) => health.health(p),
   });
 
-  const redisConfig = config.cache.redis;
-  const redis: Redis | undefined =
-    redisConfig === undefined ? undefined : createRedisClient(redisConfig, cacheMetrics, logger);
   const cache = config.cache.enabled
     ? new UnifiedCache({
         scope: supervisor.scope('unified_cache'),
@@ -207,6 +223,15 @@ export function createApp(options: AppOptions): App {
     gate: { accepting: () => state === 'ready' || state === 'starting' },
     tracer: options.tracer,
   };
+  const rateLimit = config.auth.rateLimit;
+  if (rateLimit !== undefined) {
+    proxyDeps.rateLimit = createRateLimiter({
+      ...rateLimit,
+      redis,
+      keyPrefix: redisConfig?.keyPrefix ?? 'llmp',
+      logger,
+    });
+  }
   const chatDeps: ChatDeps = {
     engine,
     metrics,
@@ -217,6 +242,9 @@ export function createApp(options: AppOptions): App {
   };
 
   const hono = new Hono<{ Bindings: HttpBindings }>();
+  if (config.server.cors.origins.length > 0) {
+    hono.use('/v1/*', corsMiddleware(config.server.cors.origins));
+  }
   const proxied = (route: Route, handler: ProxyHandler) => (c: { env: HttpBindings }) => {
     serveProxied(
       proxyDeps,
@@ -278,9 +306,14 @@ export function createApp(options: AppOptions): App {
   });
   hono.notFound((c) => {
     const started = performance.now();
-    const err = errors.notFound(c.req.path);
+    // A known path asked with another method is a 405 naming the right one, not a 404.
+    const allow = hono.routes.filter((r) => r.path === c.req.path).map((r) => r.method);
+    const err =
+      allow.length > 0
+        ? errors.methodNotAllowed(c.req.method, c.req.path, allow)
+        : errors.notFound(c.req.path);
     metrics.request('other', c.req.method, err.status, (performance.now() - started) / 1000);
-    return c.body(JSON.stringify(err.toJSON()), 404, err.headers());
+    return c.body(JSON.stringify(err.toJSON()), err.status as 404, err.headers());
   });
   hono.onError((err, c) => {
     logger.error({ err }, 'unhandled error in a route');

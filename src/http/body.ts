@@ -36,5 +36,31 @@ export async function readJsonObject(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw errors.badBody('The request body must be a JSON object.', null);
   }
+  if (nestedDeeperThan(parsed, MAX_JSON_DEPTH)) throw errors.tooDeep(MAX_JSON_DEPTH);
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Far deeper than any real request (tool schemas run to a few dozen levels). NOTE: JSON.parse
+ * copes with any depth, but JSON.stringify, cache keys and validators recurse, and overflow
+ * the stack at a few thousand levels, so a body nested that deep must never get past here.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** Walks the parsed body without recursion (the point is to survive hostile depth). */
+export function nestedDeeperThan(root: object, max: number): boolean {
+  const nodes: object[] = [root];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop()!;
+    const depth = depths.pop()!;
+    if (depth > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (child !== null && typeof child === 'object') {
+        nodes.push(child as object);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
 }

@@ -22,6 +22,8 @@ export interface ProxyErrorOptions {
   param?: string | null;
   /** Seconds; sets Retry-After on 429/503. */
   retryAfter?: number;
+  /** Methods a route accepts; sets Allow on 405. */
+  allow?: readonly string[];
   cause?: unknown;
 }
 
@@ -31,17 +33,19 @@ export class ProxyError extends Error {
   readonly code: string | null;
   readonly param: string | null;
   readonly retryAfter: number | undefined;
+  readonly allow: readonly string[] | undefined;
 
   constructor(
     readonly status: number,
     message: string,
-    { type, code = null, param = null, retryAfter, cause }: ProxyErrorOptions = {},
+    { type, code = null, param = null, retryAfter, allow, cause }: ProxyErrorOptions = {},
   ) {
     super(message, cause === undefined ? undefined : { cause });
     this.type = type ?? defaultType(status);
     this.code = code;
     this.param = param;
     this.retryAfter = retryAfter;
+    this.allow = allow;
   }
 
   toJSON(): {
@@ -56,6 +60,7 @@ export class ProxyError extends Error {
     const h: Record<string, string> = { 'content-type': 'application/json' };
     if (this.retryAfter !== undefined)
       h['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfter)));
+    if (this.allow !== undefined) h.allow = this.allow.join(', ');
     return h;
   }
 }
@@ -106,11 +111,24 @@ export const errors = {
       },
     ),
   notFound: (path: string) =>
-    new ProxyError(404, `Unknown route ${path}.`, { code: 'unknown_route' }),
-  methodNotAllowed: (method: string) =>
-    new ProxyError(405, `Method ${method} is not allowed on this route.`, {
-      code: 'method_not_allowed',
-    }),
+    new ProxyError(
+      404,
+      `Unknown route ${quotePath(path)}. This proxy serves POST /v1/chat/completions, ` +
+        'POST /v1/embeddings and GET /v1/models (and /healthz, /readyz, /metrics, /admin/*).',
+      { code: 'unknown_route' },
+    ),
+  methodNotAllowed: (method: string, path: string, allow: readonly string[]) =>
+    new ProxyError(
+      405,
+      `Method ${quotePath(method)} is not allowed on ${quotePath(path)}; use ${allow.join(' or ')}.`,
+      { code: 'method_not_allowed', allow },
+    ),
+  tooDeep: (maxDepth: number) =>
+    new ProxyError(
+      400,
+      `The JSON body is nested more than ${maxDepth} levels deep. Send a flatter body.`,
+      { code: 'invalid_request_body' },
+    ),
   tooLarge: (limit: number) =>
     new ProxyError(413, `Request body is larger than the limit of ${limit} bytes.`, {
       code: 'request_too_large',
@@ -142,3 +160,8 @@ export const errors = {
     ),
   internal: () => new ProxyError(500, 'Internal error in the proxy.', { code: 'internal_error' }),
 } as const;
+
+/** Request input echoed in a message: quoted, and cut short so a 16 KB path is not reflected. */
+function quotePath(s: string): string {
+  return `'${s.length > 120 ? `${s.slice(0, 120)}...` : s}'`;
+}

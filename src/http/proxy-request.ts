@@ -41,7 +41,8 @@ export interface ProxyRequestDeps {
   logger: Logger;
   keys: KeySet;
   gate: GateState;
-  rateLimit?: (key: string) => number | undefined;
+  /** Seconds to wait (429) or undefined; a Promise only from the Redis-shared limiter. */
+  rateLimit?: (key: string) => number | undefined | Promise<number | undefined>;
   tracer?: Tracer | undefined;
 }
 
@@ -75,6 +76,17 @@ export function serveProxied(
     key = presented;
   }
   const retryAfter = deps.rateLimit?.(key);
+  if (retryAfter instanceof Promise) {
+    // The shared limiter answered asynchronously (it never rejects): re-enter with its verdict,
+    // so the gate is checked again, unless the client left meanwhile.
+    const again = (verdict: number | undefined): void => {
+      if (!res.destroyed) serveProxied({ ...deps, rateLimit: () => verdict }, route, io, handler);
+    };
+    void retryAfter
+      .then(again)
+      .catch((err: unknown) => refuse(internal(deps.logger, err, undefined)));
+    return;
+  }
   if (retryAfter !== undefined) {
     metrics.shed.rate_limit.inc();
     return refuse(errors.rateLimited(retryAfter));

@@ -85,13 +85,50 @@ const embeddingsSchema = z.looseObject({
   user: z.string().max(512).optional(),
 });
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * The issue to report for a failed union: the alternative that got furthest (deepest path;
+ * at equal depth, one whose type matched but a constraint failed), so a message says what
+ * to fix rather than zod's bare "Invalid input". Alternatives that all failed on the type
+ * become "expected string or array, received number".
+ */
+function explain(issue: Issue): { path: PropertyKey[]; message: string } {
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) {
+    const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');
+    return {
+      path: issue.path,
+      message: missing
+        ? `this required parameter is missing (expected ${issue.expected})`
+        : issue.message.replace(/^Invalid input: /, ''),
+    };
+  }
+  const firsts = issue.errors.map((branch) => branch[0]).filter((i) => i !== undefined);
+  const rank = (i: Issue): number => i.path.length * 2 + (i.code === 'invalid_type' ? 0 : 1);
+  const best = firsts.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+  if (rank(best) === 0) {
+    const expected = [...new Set(firsts.map((i) => (i.code === 'invalid_type' ? i.expected : '')))];
+    const received = /received (\w+)/.exec(best.message)?.[1];
+    const wanted = expected.join(' or ');
+    return {
+      path: issue.path,
+      message:
+        received === 'undefined'
+          ? `this required parameter is missing (expected ${wanted})`
+          : `expected ${wanted}${received === undefined ? '' : `, received ${received}`}`,
+    };
+  }
+  const inner = explain(best);
+  return { path: [...issue.path, ...inner.path], message: inner.message };
+}
+
 function fail(error: z.ZodError): never {
-  const issue = error.issues[0]!;
-  const param = issue.path
+  const { path, message } = explain(error.issues[0]!);
+  const param = path
     .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
     .join('');
   throw errors.badBody(
-    param === '' ? issue.message : `Invalid '${param}': ${issue.message}.`,
+    param === '' ? `${message}.` : `Invalid '${param}': ${message}.`,
     param === '' ? null : param,
   );
 }

@@ -30,8 +30,10 @@ export class UpstreamClient {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
+  private readonly secrets: readonly string[];
 
   constructor({ baseUrl, headers, connections, timeoutMs }: UpstreamClientOptions) {
+    this.secrets = secretsOf(headers);
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
@@ -72,7 +74,8 @@ export class UpstreamClient {
       throw toUpstreamError(err, req.signal);
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    const text = await readBounded(res.body, MAX_ERROR_BODY).catch(() => '');
+    // An upstream may echo what it was sent (keys included) in its error: never pass that on.
+    const text = scrub(await readBounded(res.body, MAX_ERROR_BODY).catch(() => ''), this.secrets);
     const retryAfter = res.headers['retry-after'];
     const retryAfterMs = parseRetryAfter(
       Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
@@ -118,6 +121,22 @@ async function readBounded(body: Dispatcher.ResponseData['body'], limit: number)
     }
   }
   return Buffer.concat(chunks).toString('utf8').slice(0, limit);
+}
+
+/** The values of the configured headers (auth, custom) and bearer tokens: all secrets. */
+function secretsOf(headers: Record<string, string>): string[] {
+  const out = new Set<string>();
+  for (const value of Object.values(headers)) {
+    for (const v of [value, value.replace(/^Bearer\s+/i, '')]) if (v.length >= 8) out.add(v);
+  }
+  // Longest first, so 'Bearer K' is replaced whole before K alone.
+  return [...out].sort((a, b) => b.length - a.length);
+}
+
+function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
+  return out;
 }
 
 /** An upstream 4xx body re-encoded in OpenAI's error shape (message only; nothing else kept). */
