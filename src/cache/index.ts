@@ -27,6 +27,7 @@ export {
 } from './redis.js';
 export type { RedisClientOptions } from './redis.js';
 export { responseKeys, RESPONSE_SCHEMA } from './redis-layout.js';
+export { waitUntilReady } from './warm.js';
 export type { ResponseKeys } from './redis-layout.js';
 export { CacheMetrics, CACHE_LOOKUPS, CACHE_KINDS, REDIS_OPS } from './metrics.js';
 export type { CacheLookup, CacheKind, RedisOp } from './metrics.js';

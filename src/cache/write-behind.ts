@@ -2,9 +2,10 @@
  * The write-behind queue of the Redis tier: answers are stored in memory at once and copied
  * to Redis by one daemon in pipelined batches, so no request ever waits for Redis.
  *
- * Bounded: when full, the OLDEST pending write is dropped (and counted). The newest answer
- * is the one most likely to be asked for again soon; the oldest has waited longest and is
- * already served from this replica's memory. Writes that fail (Redis down, timeout) are
+ * Bounded: pending writes (queued or in the pipeline in flight) never exceed `max`; when
+ * full, the OLDEST queued write is dropped (and counted). The newest answer is the one most
+ * likely to be asked for again soon; the oldest has waited longest and is already served
+ * from this replica's memory. Writes that fail (Redis down, timeout) are
  * dropped and counted as errors, never retried, so an outage cannot grow the queue.
  */
 import type { Redis } from 'ioredis';
@@ -63,14 +64,20 @@ export class WriteBehind {
     return this.queue.size === 0 && this.touches.size === 0 && this.inflight === 0;
   }
 
-  /** Queues `text` for `key`; a newer write of a queued key replaces it. */
+  /**
+   * Queues `text` for `key`; a newer write of a queued key replaces it. The bound counts the
+   * batch in flight too: when Redis dies mid-pipeline that batch is stuck until the command
+   * timeout, and the queue must not grow past `max` meanwhile.
+   */
   enqueue(key: string, text: string): void {
     if (this.queue.has(key)) {
       this.queue.delete(key);
-    } else if (this.queue.size >= this.o.max) {
-      const oldest = this.queue.keys().next();
-      if (oldest.done !== true) this.queue.delete(oldest.value);
+    } else if (this.depth >= this.o.max) {
       this.o.metrics.writesDropped.inc();
+      const oldest = this.queue.keys().next();
+      // Every pending write is in flight and can't be taken back: this one is the drop.
+      if (oldest.done === true) return;
+      this.queue.delete(oldest.value);
     }
     this.queue.set(key, text);
     this.o.metrics.writeQueueDepth.set(this.depth);

@@ -32,6 +32,18 @@ import {
 import type { Logger } from '../telemetry/logger.js';
 import { untilAborted } from './until-aborted.js';
 
+/** A summary write or delete Redis refused; an expected failure (see command()). */
+export class RedisWriteFailed extends Error {
+  override readonly name = 'RedisWriteFailed';
+  readonly expected = true;
+  constructor(op: 'set' | 'del', cause: unknown) {
+    // Only the message: ioredis errors may carry the command's arguments (the summary).
+    super(
+      `condenser cache: redis ${op} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+  }
+}
+
 export interface CondenserCacheOptions {
   scope: Scope;
   metrics: CacheMetrics;
@@ -203,7 +215,11 @@ export class CondenserCache {
     );
   }
 
-  /** Runs one Redis command in a task: counted when it fails, abandoned when cancelled. */
+  /**
+   * Runs one Redis command in a task: counted when it fails, abandoned when cancelled. A
+   * failure fails the task as an expected error: the outage is already counted and logged
+   * once by the client, so it must not log an error line per summary.
+   */
   private async command(
     redis: Redis,
     op: 'set' | 'del',
@@ -215,8 +231,9 @@ export class CondenserCache {
       // ioredis takes no AbortSignal; the command itself stays bounded by commandTimeout.
       await untilAborted(send(redis), signal);
     } catch (err) {
-      if (!signal.aborted) this.metrics.redisErrors[op].inc();
-      throw err;
+      if (signal.aborted) throw err;
+      this.metrics.redisErrors[op].inc();
+      throw new RedisWriteFailed(op, err);
     }
   }
 

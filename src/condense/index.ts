@@ -5,7 +5,7 @@ export type {
   CondenseResult,
   Summarize,
 } from './condenser.js';
-export { CondenserCache } from './condenser-cache.js';
+export { CondenserCache, RedisWriteFailed } from './condenser-cache.js';
 export type { CondenserCacheOptions } from './condenser-cache.js';
 export { ContextLengthError } from './errors.js';
 export type { ContextLengthCause } from './errors.js';

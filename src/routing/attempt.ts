@@ -60,12 +60,18 @@ export async function runAttempt<T extends Answer>(
   onAnswer: (answer: T) => Promise<void> | undefined,
 ): Promise<void> {
   const { provider, breaker, metrics, retries } = deps;
+  // A retry refused because this attempt's own failures just opened the breaker ends with
+  // that failure: the provider was tried, and the client's summary must say how it failed.
+  let last: UpstreamError | undefined;
   for (let attempt = 1; ; attempt++) {
-    if (!breaker.tryAcquire()) throw new BreakerOpenError();
+    if (!breaker.tryAcquire()) throw last ?? new BreakerOpenError();
+    if (attempt > 1) metrics.retries.inc();
     const started = performance.now();
     let answer: T;
     try {
-      answer = await op(provider, signal, otelContext);
+      answer = await withTimeout(provider.config.timeoutMs, signal, (trySignal) =>
+        op(provider, trySignal, otelContext),
+      );
     } catch (err) {
       const e = toUpstreamError(err, signal);
       if (e.kind === 'cancelled') {
@@ -85,25 +91,104 @@ export async function runAttempt<T extends Answer>(
         ? retryDelay(attempt, e.kind, e.retryAfterMs, retries)
         : undefined;
       if (delay === undefined) throw e;
-      metrics.retries.inc();
+      last = e;
       if (!(await sleep(delay, signal))) throw new UpstreamError('cancelled', 'cancelled');
       continue;
     }
     breaker.onSuccess();
     if (answer.kind === 'stream') metrics.ttft.observe((performance.now() - started) / 1000);
-    const hold = onAnswer(answer);
+    const relay: RelayWatch = { ended: false, failure: undefined };
+    const hold = onAnswer(watched(answer, signal, relay));
     if (hold === undefined) {
       if (answer.kind === 'stream') answer.close();
+      metrics.outcomes.cancelled.inc();
       return;
     }
     try {
       await holdUntil(hold, signal);
     } finally {
       if (answer.kind === 'stream') answer.close();
-      metrics.outcomes.ok.inc();
+      const outcome = endedAs(answer, signal, relay);
+      // A stream that broke after winning counts against the provider like any failure;
+      // it cannot be retried (the client already holds part of the answer).
+      if (outcome !== 'ok' && outcome !== 'cancelled') breaker.onFailure(outcome);
+      metrics.outcomes[outcome === 'ok' ? 'ok' : OUTCOME[outcome]].inc();
       metrics.duration.observe((performance.now() - started) / 1000);
     }
     return;
+  }
+}
+
+/** How the relay of a won stream went, as seen by its upstream iterator. */
+interface RelayWatch {
+  /** The upstream ended the stream (cleanly, at the transport level). */
+  ended: boolean;
+  /** The upstream broke the stream off with this error. */
+  failure: UpstreamError | undefined;
+}
+
+/** The answer as handed to the relay: a stream's iterator is observed, JSON passes as is. */
+function watched<T extends Answer>(answer: T, signal: AbortSignal, relay: RelayWatch): T {
+  if (answer.kind !== 'stream') return answer;
+  const rest = answer.rest;
+  return {
+    ...answer,
+    rest: {
+      next: async () => {
+        try {
+          const next = await rest.next();
+          if (next.done === true) relay.ended = true;
+          return next;
+        } catch (err) {
+          relay.failure = toUpstreamError(err, signal);
+          throw err;
+        }
+      },
+    },
+  };
+}
+
+/**
+ * The outcome of an answer once its hold ended. A stream is `ok` only if the upstream sent
+ * its end marker; one that broke off or ended without the marker is a failure of the
+ * provider; one whose relay stopped early (the client left, the attempt was cancelled) is
+ * `cancelled`.
+ */
+function endedAs(answer: Answer, signal: AbortSignal, relay: RelayWatch): FailureKind | 'ok' {
+  if (answer.kind === 'json' || answer.stats.done) return 'ok';
+  if (signal.aborted) return 'cancelled';
+  if (relay.failure !== undefined) return relay.failure.kind;
+  return relay.ended ? 'invalid_response' : 'cancelled';
+}
+
+/**
+ * Runs one try bounded by the provider's `timeoutMs`: until a JSON answer is read, or a
+ * stream's first frame is in (after that the pool's bodyTimeout bounds silences between
+ * chunks). NOTE: the pool's own headers/body timeouts run on undici's coarse timers (about
+ * 1 s resolution), so a sub-second timeoutMs would fire seconds late without this bound.
+ * The try's signal follows the attempt's signal for the life of the answer, so cancelling
+ * the attempt still closes a stream being relayed.
+ */
+async function withTimeout<T>(
+  timeoutMs: number,
+  signal: AbortSignal,
+  run: (trySignal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const expiry = new AbortController();
+  const done = new AbortController();
+  let timedOut = false;
+  void sleep(timeoutMs, AbortSignal.any([signal, done.signal])).then((elapsed) => {
+    if (!elapsed) return;
+    timedOut = true;
+    expiry.abort();
+  });
+  try {
+    return await run(AbortSignal.any([signal, expiry.signal]));
+  } catch (err) {
+    if (timedOut && !signal.aborted) throw new UpstreamError('timeout', 'timeout');
+    throw err;
+  } finally {
+    done.abort();
   }
 }
 

@@ -48,6 +48,25 @@ export interface EngineDeps {
 /** 4xx answers that are about the request itself: every provider would say the same. */
 const PASS_THROUGH = new Set([400, 413, 422]);
 
+/**
+ * The client's error for a passed-through 4xx: the upstream's own message, code and param
+ * (`clientBody` is already re-encoded in OpenAI shape by the adapter, message only), so the
+ * client learns what was wrong with its request rather than a bare status line.
+ */
+function passThrough(status: number, clientBody: string, cause: unknown): ProxyError {
+  let error: { message?: string; code?: string | null; param?: string | null } | undefined;
+  try {
+    ({ error } = JSON.parse(clientBody) as { error?: typeof error });
+  } catch {
+    // Not the adapter's encoding after all: the status line below still answers the client.
+  }
+  return new ProxyError(status, error?.message ?? `HTTP ${status}`, {
+    code: error?.code ?? null,
+    param: error?.param ?? null,
+    cause,
+  });
+}
+
 export class FallbackEngine {
   readonly breakers = new Map<string, CircuitBreaker>();
   private readonly byName = new Map<string, Provider>();
@@ -106,6 +125,7 @@ class Race<T extends Answer> {
   private readonly handles = new Map<string, TaskHandle<void>>();
   private running = 0;
   private decided = false;
+  private winner: string | undefined;
   private resolve!: (win: Win<T>) => void;
   private reject!: (err: unknown) => void;
   private stopHedging: AbortController | undefined;
@@ -183,7 +203,9 @@ class Race<T extends Answer> {
     this.handles.set(provider.name, handle);
     void handle.settled.then((result) => {
       this.running--;
-      if (result.outcome === 'completed') return;
+      // The winner's task ends when its answer has been relayed; if the client left first it
+      // ends cancelled, but it won all the same and is not counted again as lost.
+      if (result.outcome === 'completed' || provider.name === this.winner) return;
       if (result.outcome === 'failed') {
         const e = toUpstreamError(result.error, this.req.signal);
         metrics.attempts.failed.inc();
@@ -194,7 +216,7 @@ class Race<T extends Answer> {
           PASS_THROUGH.has(e.status)
         ) {
           this.decide();
-          this.reject(new ProxyError(e.status, e.message, { cause: e }));
+          this.reject(passThrough(e.status, e.clientBody, e));
           return;
         }
         this.failed(
@@ -214,6 +236,7 @@ class Race<T extends Answer> {
   /** An attempt has an answer: the first one wins; later ones lose and are closed. */
   private offer(provider: string, answer: T): Promise<void> | undefined {
     if (this.decided) return undefined;
+    this.winner = provider;
     this.decide(provider);
     const metrics = this.deps.metrics.provider(provider);
     metrics.attempts.won.inc();

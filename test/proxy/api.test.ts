@@ -23,8 +23,20 @@ const config = () => ({
   auth: { apiKeys: ['proxy-key-1'], adminToken: 'admin-secret' },
   server: { port: 0, bodyLimitBytes: 64 * 1024 },
   providers: [
-    { name: 'openai_fake', type: 'openai', baseUrl: `${upstream.url}/v1`, apiKey: 'sk-upstream-secret', models: ['gpt-4o-mini', 'text-embedding-3-small'] },
-    { name: 'claude', type: 'anthropic', baseUrl: `${anthropic.url}/v1`, apiKey: 'sk-ant-secret', models: ['claude-3-5-haiku-latest'] },
+    {
+      name: 'openai_fake',
+      type: 'openai',
+      baseUrl: `${upstream.url}/v1`,
+      apiKey: 'sk-upstream-secret',
+      models: ['gpt-4o-mini', 'text-embedding-3-small'],
+    },
+    {
+      name: 'claude',
+      type: 'anthropic',
+      baseUrl: `${anthropic.url}/v1`,
+      apiKey: 'sk-ant-secret',
+      models: ['claude-3-5-haiku-latest'],
+    },
   ],
   routing: { healthCheck: { enabled: false } },
 });
@@ -33,7 +45,11 @@ describe('OpenAI-compatible API through the official SDK', () => {
   it('lists the models every enabled provider serves', async () => {
     proxy = await startProxy(config());
     const models = await proxy.client.models.list();
-    expect(models.data.map((m) => m.id).sort()).toEqual(['claude-3-5-haiku-latest', 'gpt-4o-mini', 'text-embedding-3-small']);
+    expect(models.data.map((m) => m.id).sort()).toEqual([
+      'claude-3-5-haiku-latest',
+      'gpt-4o-mini',
+      'text-embedding-3-small',
+    ]);
   });
 
   it('answers a chat completion from the provider and names it in x-llm-proxy-provider', async () => {
@@ -44,11 +60,30 @@ describe('OpenAI-compatible API through the official SDK', () => {
     expect(data.choices[0]!.message.content).toBe('echo: hello there');
     expect(response.headers.get('x-llm-proxy-provider')).toBe('openai_fake');
     expect(upstream.lastRequest()?.headers.authorization).toBe('Bearer sk-upstream-secret');
-    expect(await proxy.metric('llm_proxy_http_requests_total', { route: '/v1/chat/completions', status: '200' })).toBe(1);
-    expect(await proxy.metric('llm_proxy_upstream_requests_total', { provider: 'openai_fake', outcome: 'ok' })).toBe(1);
-    expect(await proxy.metric('llm_proxy_tokens_total', { provider: 'openai_fake', direction: 'input' })).toBeGreaterThan(0);
-    expect(await proxy.metric('llm_proxy_tasks_finished_total', { owner: 'http', outcome: 'completed' })).toBe(1);
-    expect(await proxy.metric('llm_proxy_tasks_finished_total', { owner: 'fallback_engine', outcome: 'completed' })).toBe(1);
+    expect(
+      await proxy.metric('llm_proxy_http_requests_total', {
+        route: '/v1/chat/completions',
+        status: '200',
+      }),
+    ).toBe(1);
+    expect(
+      await proxy.metric('llm_proxy_upstream_requests_total', {
+        provider: 'openai_fake',
+        outcome: 'ok',
+      }),
+    ).toBe(1);
+    expect(
+      await proxy.metric('llm_proxy_tokens_total', { provider: 'openai_fake', direction: 'input' }),
+    ).toBeGreaterThan(0);
+    expect(
+      await proxy.metric('llm_proxy_tasks_finished_total', { owner: 'http', outcome: 'completed' }),
+    ).toBe(1);
+    expect(
+      await proxy.metric('llm_proxy_tasks_finished_total', {
+        owner: 'fallback_engine',
+        outcome: 'completed',
+      }),
+    ).toBe(1);
   });
 
   it('streams SSE chunks as they come and ends with [DONE]', async () => {
@@ -67,7 +102,9 @@ describe('OpenAI-compatible API through the official SDK', () => {
     }
     expect(text).toBe('echo: stream me please');
     expect(usage?.total_tokens).toBeGreaterThan(0);
-    expect(await proxy.metric('llm_proxy_upstream_ttft_seconds_count', { provider: 'openai_fake' })).toBe(1);
+    expect(
+      await proxy.metric('llm_proxy_upstream_ttft_seconds_count', { provider: 'openai_fake' }),
+    ).toBe(1);
   });
 
   it('translates to and from Anthropic, streaming included', async () => {
@@ -115,7 +152,11 @@ describe('OpenAI-compatible API through the official SDK', () => {
 
   it('answers embeddings', async () => {
     proxy = await startProxy(config());
-    const res = await proxy.client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'], encoding_format: 'float' });
+    const res = await proxy.client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: ['a', 'b'],
+      encoding_format: 'float',
+    });
     expect(res.data).toHaveLength(2);
     expect(res.data[0]!.embedding.length).toBeGreaterThan(0);
   });
@@ -125,7 +166,10 @@ describe('OpenAI-compatible API through the official SDK', () => {
     const noKey = new OpenAI({ baseURL: `${proxy.url}/v1`, apiKey: 'wrong-key', maxRetries: 0 });
     await expect(noKey.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
     await expect(
-      proxy.client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }),
+      proxy.client.chat.completions.create({
+        model: 'no-such-model',
+        messages: [{ role: 'user', content: 'x' }],
+      }),
     ).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     const bad = proxy.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [] });
     await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
@@ -134,10 +178,15 @@ describe('OpenAI-compatible API through the official SDK', () => {
     const huge = await fetch(`${proxy.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { authorization: 'Bearer proxy-key-1', 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(100_000) }] }),
+      body: JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: 'x'.repeat(100_000) }],
+      }),
     });
     expect(huge.status).toBe(413);
-    expect(await huge.json()).toMatchObject({ error: { code: 'request_too_large', type: 'invalid_request_error' } });
+    expect(await huge.json()).toMatchObject({
+      error: { code: 'request_too_large', type: 'invalid_request_error' },
+    });
 
     const xKey = await fetch(`${proxy.url}/v1/models`, { headers: { 'x-api-key': 'proxy-key-1' } });
     expect(xKey.status).toBe(200);

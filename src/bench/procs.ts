@@ -1,0 +1,69 @@
+/** Child processes for benchmarks: start, wait for their port, read their CPU time and RSS. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+    });
+  });
+}
+
+export interface Proc {
+  child: ChildProcess;
+  /** User+system CPU seconds used so far. */
+  cpuSeconds(): number;
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+const TICKS = 100; // CLK_TCK on Linux
+
+export async function startProc(
+  args: string[],
+  ready: RegExp,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Proc> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      if (ready.test(out)) {
+        child.stdout?.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${out}`)));
+  });
+  child.stdout?.resume();
+  child.stderr?.resume();
+  const stat = (): string[] =>
+    readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return {
+    child,
+    cpuSeconds: () => {
+      const f = stat();
+      return (Number(f[11]) + Number(f[12])) / TICKS;
+    },
+    rssBytes: () =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) *
+      1024,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
