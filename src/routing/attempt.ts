@@ -12,7 +12,8 @@ import {
   type ChatAnswer,
   type Provider,
 } from '../providers/index.js';
-import { sleep } from '../tasks/index.js';
+import { sleep, TaskCancelledError } from '../tasks/index.js';
+import { armTimer } from '../tasks/timers.js';
 import type { ProviderInstruments, UpstreamOutcome } from '../telemetry/proxy-metrics.js';
 import { retryDelay, shouldRetry, type CircuitBreaker, type FailureKind } from './policy/index.js';
 
@@ -174,21 +175,25 @@ async function withTimeout<T>(
   signal: AbortSignal,
   run: (trySignal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const expiry = new AbortController();
-  const done = new AbortController();
+  // One controller per try, following the attempt's signal. NOTE: no AbortSignal.any (about
+  // 16 us each) and no reason-less abort (a DOMException with a stack): both showed up in
+  // the request path's profile.
+  const tryController = new AbortController();
+  const trySignal = tryController.signal;
+  if (signal.aborted) tryController.abort(signal.reason);
+  else signal.addEventListener('abort', () => tryController.abort(signal.reason), { once: true });
   let timedOut = false;
-  void sleep(timeoutMs, AbortSignal.any([signal, done.signal])).then((elapsed) => {
-    if (!elapsed) return;
+  const disarm = armTimer(timeoutMs, () => {
     timedOut = true;
-    expiry.abort();
+    tryController.abort(TaskCancelledError.of('deadline'));
   });
   try {
-    return await run(AbortSignal.any([signal, expiry.signal]));
+    return await run(trySignal);
   } catch (err) {
     if (timedOut && !signal.aborted) throw new UpstreamError('timeout', 'timeout');
     throw err;
   } finally {
-    done.abort();
+    disarm();
   }
 }
 
