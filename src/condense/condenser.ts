@@ -15,7 +15,7 @@ import { ContextLengthError, type ContextLengthCause } from './errors.js';
 import { CondenserMetrics, type CondenseOutcome } from './metrics.js';
 import { planCondensation, truncateToBudget } from './policy.js';
 import { summarizerMessages, summaryMessage } from './prompt.js';
-import { createTokenCounter, tokenUpperBound } from './tokens.js';
+import { createTokenCounter, loadTokenizer, tokenUpperBound } from './tokens.js';
 import type { ChatMessage, TokenCount } from './types.js';
 
 export interface CondenseModelConfig {
@@ -87,6 +87,7 @@ export class Condenser {
     if (config === undefined || tokenUpperBound(messages) <= config.maxTokens) {
       return { messages, condensed: false };
     }
+    await loadTokenizer();
     const count = createTokenCounter();
     const plan = planCondensation(messages, config, count);
     if (plan.action === 'none') return { messages, condensed: false };

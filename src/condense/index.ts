@@ -24,6 +24,7 @@ export {
 export {
   countMessageTokens,
   createTokenCounter,
+  loadTokenizer,
   messageTokens,
   tokenUpperBound,
   IMAGE_TOKENS,

@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenizer } from './tokens.js';
 import { planCondensation, truncateToBudget } from './policy.js';
 import type { ChatMessage, TokenCount } from './types.js';
+
+beforeAll(loadTokenizer);
 
 // A transparent counter: 1 for priming, plus 1 + content length per message (additive, like OpenAI's).
 const count: TokenCount = (ms) =>

@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadTokenizer } from './tokens.js';
 import { countMessageTokens, createTokenCounter, IMAGE_TOKENS, tokenUpperBound } from './tokens.js';
 import type { ChatMessage } from './types.js';
+
+beforeAll(loadTokenizer);
 
 // The sample conversation of OpenAI's cookbook "How to count tokens with tiktoken", for
 // which the OpenAI API reports 124 prompt tokens on gpt-4o / gpt-4o-mini.

@@ -10,7 +10,6 @@
  * case (well under budget) from UTF-8 byte lengths alone: byte-level BPE never makes more
  * tokens than bytes, so if the bytes fit, the tokens fit and nothing is encoded.
  */
-import { countTokens } from 'gpt-tokenizer/encoding/o200k_base';
 import { nameOf, toolCallIdOf, toolCallsOf } from './message-fields.js';
 import type { ChatContentPart, ChatMessage, TokenCount } from './types.js';
 
@@ -30,8 +29,21 @@ export const IMAGE_TOKENS = { low: 85, high: 765 } as const;
 // instead of letting the tokenizer throw on a disallowed special token.
 const AS_TEXT = { disallowedSpecial: new Set<string>() };
 
+type CountTokens = (text: string, options: typeof AS_TEXT) => number;
+let countTokens: CountTokens | undefined;
+
+/**
+ * Loads the o200k_base encoding once. NOTE: it holds about 70 MB resident, so it is loaded
+ * on first use by a model configured for condensation, never by a proxy that has none.
+ */
+export async function loadTokenizer(): Promise<void> {
+  countTokens ??= (await import('gpt-tokenizer/encoding/o200k_base')).countTokens;
+}
+
 function textTokens(text: string): number {
-  return text.length === 0 ? 0 : countTokens(text, AS_TEXT);
+  if (text.length === 0) return 0;
+  if (countTokens === undefined) throw new Error('token counting before loadTokenizer()');
+  return countTokens(text, AS_TEXT);
 }
 
 function partTokens(part: ChatContentPart): number {

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadTokenizer } from '../../src/condense/tokens.js';
 import { CacheMetrics } from '../../src/cache/metrics.js';
 import {
   Condenser,
@@ -18,6 +19,8 @@ import {
   startSummarizerServer,
   type SummarizerServer,
 } from './summarizer-server.js';
+
+beforeAll(loadTokenizer);
 
 const SENTENCE = 'The night train from Lyon reaches Paris before breakfast and costs forty euros. ';
 /** About 17 tokens per sentence. */
