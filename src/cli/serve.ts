@@ -54,7 +54,7 @@ export async function serve(
     throw err;
   }
   const logger = createLogger({ level: config.telemetry.logLevel });
-  const tracing = startTracing(env, version());
+  const tracing = await startTracing(env, version());
   const app = createApp({ config, logger, tracer: tracing?.tracer, version: version() });
   let server;
   try {

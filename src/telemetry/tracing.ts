@@ -5,8 +5,6 @@
  * dearer here, so spans are parented explicitly (the spawner's scopes carry the context).
  */
 import { ROOT_CONTEXT, trace, type ContextManager, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 
 export interface Tracing {
   readonly tracer: Tracer;
@@ -34,8 +32,19 @@ const explicitOnly: ContextManager = {
   },
 };
 
-export function startTracing(env: NodeJS.ProcessEnv, version: string): Tracing | undefined {
+/**
+ * Starts the SDK when OTEL_* asks for traces. NOTE: the SDK and exporter are imported only
+ * then: together they hold ~30 MB resident that a proxy without tracing should not pay.
+ */
+export async function startTracing(
+  env: NodeJS.ProcessEnv,
+  version: string,
+): Promise<Tracing | undefined> {
   if (!tracingEnabled(env)) return undefined;
+  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
   const sdk = new NodeSDK({
     serviceName: env.OTEL_SERVICE_NAME ?? 'llm-proxy',
     traceExporter: new OTLPTraceExporter(),

@@ -59,9 +59,9 @@ const attr = (s: OtlpSpan, key: string): unknown => {
 };
 
 describe('tracing', () => {
-  it('is off when no OTLP endpoint is configured', () => {
+  it('is off when no OTLP endpoint is configured', async () => {
     expect(tracingEnabled({})).toBe(false);
-    expect(startTracing({}, 'test')).toBeUndefined();
+    expect(await startTracing({}, 'test')).toBeUndefined();
     expect(
       tracingEnabled({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x', OTEL_SDK_DISABLED: 'true' }),
     ).toBe(false);
@@ -70,7 +70,7 @@ describe('tracing', () => {
   it('exports a server span per request with GenAI attributes, task spans as children, and propagates traceparent upstream', async () => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiverUrl;
     process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
-    const tracing = startTracing(process.env, 'test')!;
+    const tracing = (await startTracing(process.env, 'test'))!;
     expect(tracing).toBeDefined();
     const logs: Record<string, unknown>[] = [];
     const destination = new Writable({
