@@ -84,7 +84,7 @@ providers:
   - { name: slow, type: openai, baseUrl: "http://127.0.0.1:${slowPort}/v1", models: [gpt-4o-mini, slow-model], priority: 3 }
 routing: { mode: parallel, maxParallel: 2, healthCheck: { intervalMs: 1000, timeoutMs: 500 } }
 cache: { redis: { url: "redis://127.0.0.1:${redisPort}" } }
-telemetry: { logLevel: error }
+telemetry: { logLevel: info }
 `,
     );
     const proxy = await startProc([CLI, '--config', file], /llm-proxy listening/);
@@ -154,7 +154,7 @@ telemetry: { logLevel: error }
             redis = redisOn(redisPort);
           }
           if (elapsed >= nextSample) {
-            nextSample = elapsed + Math.max(500, SECONDS * 20);
+            nextSample = elapsed + Math.max(1_000, (SECONDS * 1000) / 20);
             await sample();
           }
           await one();

@@ -4,10 +4,12 @@
  * BatchSpanProcessor, in-memory exporter), and the heap after 1M tasks.
  * Medians of several rounds; machines here are 2 noisy cores, so read the ratios.
  */
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
   InMemorySpanExporter,
+  type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { CONTRACT_TASKS, HTTP_REQUEST } from '../tasks/catalog.js';
@@ -61,6 +63,14 @@ async function nsPerTask(run: Runner, readSignal: boolean): Promise<number> {
   return median(samples);
 }
 
+class CountingExporter extends InMemorySpanExporter {
+  exported = 0;
+  override export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.exported += spans.length;
+    done({ code: ExportResultCode.SUCCESS });
+  }
+}
+
 function gc(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
@@ -71,7 +81,7 @@ async function main(): Promise<void> {
     logger: silentLogger(),
     tasks: CONTRACT_TASKS,
   });
-  const exporter = new InMemorySpanExporter();
+  const exporter = new CountingExporter();
   const provider = new BasicTracerProvider({
     spanProcessors: [
       new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, scheduledDelayMillis: 200 }),
@@ -86,10 +96,11 @@ async function main(): Promise<void> {
   const tracedRun = spawner(traced);
   const tracedAndDrained: Runner = async (readSignal) => {
     await tracedRun(readSignal);
-    exporter.reset();
+    await provider.forceFlush();
   };
 
   const rows: Record<string, string | number>[] = [];
+  const tracedTasks = 2 * (ROUNDS + 1) * N;
   for (const readSignal of [true, false]) {
     const base = await nsPerTask(baseline, readSignal);
     const plain = await nsPerTask(spawner(untraced), readSignal);
@@ -99,6 +110,8 @@ async function main(): Promise<void> {
     rows.push({ case: `spawner untraced (${label})`, 'ns/task': plain, ratio: plain / base });
     rows.push({ case: `spawner traced (${label})`, 'ns/task': withSpans, ratio: withSpans / base });
   }
+  await provider.forceFlush();
+  const spansExported = exporter.exported;
   await provider.shutdown();
 
   gc();
@@ -117,6 +130,9 @@ async function main(): Promise<void> {
       (typeof (globalThis as { gc?: unknown }).gc === 'function'
         ? ''
         : ' (run with --expose-gc for a settled figure)'),
+  );
+  console.log(
+    `spans exported by the traced runs: ${spansExported} (every traced task: ${spansExported >= tracedTasks ? 'yes' : 'NO'})`,
   );
   console.log(`live tasks after the run: ${untraced.liveCount() + traced.liveCount()}`);
 }

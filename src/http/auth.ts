@@ -3,10 +3,11 @@
  * constant-time over SHA-256 digests, so neither the key's content nor its length leaks
  * through timing. Keys are never logged or echoed.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+// One-shot hashing (Node >= 20.12): half the cost of a createHash() chain on the hot path.
+const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 export class KeySet {
   private readonly digests: Buffer[];

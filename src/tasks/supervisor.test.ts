@@ -381,7 +381,8 @@ describe('no residue', () => {
     expect(await h.metric('llm_proxy_tasks_started_total')).toBe(110_000);
     expect(await h.metric('llm_proxy_tasks_finished_total')).toBe(110_000);
     expect(await h.metric('llm_proxy_tasks_active')).toBe(0);
-    expect((scope as unknown as { tasks: Set<unknown> }).tasks.size).toBe(0);
+    expect((scope as unknown as { size: number; head: unknown }).size).toBe(0);
+    expect((scope as unknown as { size: number; head: unknown }).head).toBeUndefined();
     expect((scope as unknown as { children: Set<unknown> }).children.size).toBe(0);
   });
 });

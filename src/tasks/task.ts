@@ -57,6 +57,9 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   readonly settled: Promise<TaskResult<T>>;
   state: TaskState = 'running';
   leaked = false;
+  /** Links in the parent scope's list of live tasks (owned by Scope). */
+  prevSibling: Task<unknown> | undefined = undefined;
+  nextSibling: Task<unknown> | undefined = undefined;
   private controller: AbortController | undefined;
   private cancelReason: CancelReason | undefined;
   private cancelAt = 0;
