@@ -12,7 +12,7 @@ import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
 import type { KeySet } from './auth.js';
 import { presentedKey } from './auth.js';
 import { ProxyError, errors } from './errors.js';
-import { endRequestSpan, startRequestSpan, type RequestSpan } from './request-span.js';
+import { finishServerSpan, serverSpan } from './request-span.js';
 import { endSseWithError, sendError } from './respond.js';
 
 export interface RequestIO {
@@ -92,21 +92,20 @@ export function serveProxied(
     return refuse(errors.rateLimited(retryAfter));
   }
 
-  let traced: RequestSpan | undefined;
-  if (deps.tracer !== undefined) {
-    traced = startRequestSpan(deps.tracer, req, route);
-    io.span = traced.span;
-    io.traceId = traced.traceId;
-  }
   let handle;
   try {
     handle = deps.scope.spawn(
       HTTP_REQUEST,
       async (ctx) => {
+        const span = ctx.span;
+        if (span !== undefined) {
+          io.span = span;
+          io.traceId = span.spanContext().traceId;
+        }
         try {
           await handler(ctx, io);
         } catch (err) {
-          if (ctx.signal.aborted) return;
+          if (ctx.cancelled) return;
           const proxyErr = err instanceof ProxyError ? err : internal(deps.logger, err, io.traceId);
           if (proxyErr.status >= 500) {
             deps.logger.warn(
@@ -116,12 +115,13 @@ export function serveProxied(
           }
           if (res.headersSent) endSseWithError(res, proxyErr);
           else sendError(res, proxyErr);
+        } finally {
+          if (span !== undefined) finishServerSpan(span, res.statusCode);
         }
       },
-      traced === undefined ? {} : { context: traced.context },
+      deps.tracer === undefined ? {} : serverSpan(req, route),
     );
   } catch (err) {
-    if (traced !== undefined) endRequestSpan(traced, 503);
     if (!(err instanceof TaskRejectedError)) throw err;
     if (err.reason === 'limit') {
       metrics.shed.overload.inc();
@@ -148,7 +148,6 @@ export function serveProxied(
     finish();
     const ms = performance.now() - started;
     metrics.overhead.observe(Math.max(0, ms - io.upstreamMs) / 1000);
-    if (traced !== undefined) endRequestSpan(traced, res.statusCode);
     if (deps.logger.isLevelEnabled('debug')) {
       deps.logger.debug(
         {

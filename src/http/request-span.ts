@@ -1,7 +1,7 @@
 /**
- * The server span of a proxied request (OTel HTTP + GenAI semantic conventions). It is the
- * parent of the request's task span, whose children are the fallback attempts, so one trace
- * shows every task a request spawned. The incoming W3C traceparent, if any, is its parent.
+ * The server span of a proxied request (OTel HTTP + GenAI semantic conventions) is the
+ * request task's own span; its children are the fallback attempts' spans, so one trace shows
+ * every task a request spawned. The incoming W3C traceparent, if any, is its parent.
  */
 import type { IncomingMessage } from 'node:http';
 import {
@@ -9,38 +9,32 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
-  trace,
   type Attributes,
-  type Context,
   type Span,
-  type Tracer,
 } from '@opentelemetry/api';
 import type { Usage } from '../providers/openai-types.js';
+import type { SpawnOptions } from '../tasks/index.js';
 
-export interface RequestSpan {
-  readonly span: Span;
-  readonly context: Context;
-  readonly traceId: string;
-}
-
-export function startRequestSpan(tracer: Tracer, req: IncomingMessage, route: string): RequestSpan {
-  const parent = propagation.extract(ROOT_CONTEXT, req.headers);
+/**
+ * Spawn options that make the request task's own span the SERVER span: one span per request
+ * (the task's), named and attributed per the HTTP conventions, child of the caller's
+ * traceparent if one came in.
+ */
+export function serverSpan(req: IncomingMessage, route: string): SpawnOptions {
   const method = req.method ?? 'GET';
-  const span = tracer.startSpan(
-    `${method} ${route}`,
-    {
+  return {
+    context: propagation.extract(ROOT_CONTEXT, req.headers),
+    span: {
+      name: `${method} ${route}`,
       kind: SpanKind.SERVER,
       attributes: { 'http.request.method': method, 'http.route': route, 'url.path': route },
     },
-    parent,
-  );
-  return { span, context: trace.setSpan(parent, span), traceId: span.spanContext().traceId };
+  };
 }
 
-export function endRequestSpan(s: RequestSpan, status: number): void {
-  s.span.setAttribute('http.response.status_code', status);
-  if (status >= 500) s.span.setStatus({ code: SpanStatusCode.ERROR });
-  s.span.end();
+export function finishServerSpan(span: Span, status: number): void {
+  span.setAttribute('http.response.status_code', status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
 }
 
 /** GenAI attributes: what was asked, who answered, what it cost. */

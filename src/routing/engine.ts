@@ -151,7 +151,13 @@ class Race<T extends Answer> {
     for (const i of this.plan.due(0)) this.launch(i);
     if (!this.decided && this.plan.nextStartAtMs !== undefined) {
       this.stopHedging = new AbortController();
-      void this.hedge(this.stopHedging.signal);
+      // The hedge timer only launches attempts; if it ever threw, the request must hear of it.
+      void this.hedge(this.stopHedging.signal).catch((err: unknown) => {
+        if (!this.decided) {
+          this.decide();
+          this.reject(err);
+        }
+      });
     }
     return result;
   }

@@ -8,7 +8,13 @@ import type { Context } from '@opentelemetry/api';
 import type { TaskDefinition } from './definition.js';
 import { TaskRejectedError } from './errors.js';
 import type { Runtime } from './runtime.js';
-import { Task, type TaskContext, type TaskHandle, type TaskSnapshot } from './task.js';
+import {
+  Task,
+  type TaskContext,
+  type TaskHandle,
+  type TaskSnapshot,
+  type TaskSpanOptions,
+} from './task.js';
 import { armTimer, jittered, sleep } from './timers.js';
 import type { CancelReason, TaskKind } from './vocabulary.js';
 
@@ -18,6 +24,8 @@ export interface SpawnOptions {
   kind?: TaskKind;
   /** Parent OTel context for the task's span; defaults to the scope's. */
   context?: Context;
+  /** Name, kind and extra attributes for the task's span (default: "owner/task"). */
+  span?: TaskSpanOptions;
 }
 
 export interface EveryOptions {
@@ -84,6 +92,7 @@ export class Scope {
       options.context ?? this.otelContext,
       fn,
       options.deadlineMs,
+      options.span,
     );
     if (task.state !== 'settled') this.link(task);
     return task;

@@ -2,7 +2,14 @@
  * One spawned unit of work: its AbortSignal (created only when read), its span, its metrics,
  * its optional child scope, and the leak timer armed when its cancellation is requested.
  */
-import { SpanStatusCode, trace, type Context, type Span } from '@opentelemetry/api';
+import {
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type SpanKind,
+} from '@opentelemetry/api';
 import { TaskCancelledError, TaskLeakedError } from './errors.js';
 import type { TaskInstruments } from './instruments.js';
 import type { Runtime, TaskInfo } from './runtime.js';
@@ -19,11 +26,25 @@ export type TaskResult<T> =
       readonly error?: unknown;
     };
 
+/**
+ * Lets a task's span stand for something more specific than "a task": the HTTP layer makes
+ * each request task's span the request's SERVER span, so a request costs one span, not two.
+ */
+export interface TaskSpanOptions {
+  name: string;
+  kind?: SpanKind;
+  attributes?: Attributes;
+}
+
 /** What a running task sees. */
 export interface TaskContext {
   readonly id: number;
   /** Aborted with a TaskCancelledError when the task is cancelled. Created on first read. */
   readonly signal: AbortSignal;
+  /** Whether cancellation was requested: a check that does not create the signal. */
+  readonly cancelled: boolean;
+  /** The task's span, when tracing is on. */
+  readonly span: Span | undefined;
   /** A scope owned by this task: closed when the task settles, cancelled when it is. */
   readonly scope: Scope;
   /** The OTel context whose active span is this task's span (for explicit propagation). */
@@ -66,7 +87,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   private disarmLeak: (() => void) | undefined;
   private disarmDeadline: (() => void) | undefined;
   private childScope: Scope | undefined;
-  private span: Span | undefined;
+  span: Span | undefined;
   private spanContext: Context | undefined;
   private readonly spawnStack: string | undefined;
 
@@ -78,19 +99,20 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     private readonly parentContext: Context,
     fn: (ctx: TaskContext) => Promise<T>,
     deadlineMs: number | undefined,
+    spanAs: TaskSpanOptions | undefined,
   ) {
     this.id = rt.nextId();
     if (rt.tracer !== undefined) {
+      const attributes: Attributes = {
+        ...spanAs?.attributes,
+        'task.owner': m.def.owner,
+        'task.name': m.def.task,
+        'task.id': this.id,
+        'task.kind': kind,
+      };
       this.span = rt.tracer.startSpan(
-        `${m.def.owner}/${m.def.task}`,
-        {
-          attributes: {
-            'task.owner': m.def.owner,
-            'task.name': m.def.task,
-            'task.id': this.id,
-            'task.kind': kind,
-          },
-        },
+        spanAs?.name ?? `${m.def.owner}/${m.def.task}`,
+        spanAs?.kind === undefined ? { attributes } : { attributes, kind: spanAs.kind },
         parentContext,
       );
     }
@@ -124,6 +146,10 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
       }
     }
     return this.controller.signal;
+  }
+
+  get cancelled(): boolean {
+    return this.cancelReason !== undefined;
   }
 
   get otelContext(): Context {

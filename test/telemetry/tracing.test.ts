@@ -67,9 +67,11 @@ describe('tracing', () => {
     ).toBe(false);
   });
 
-  it('exports a server span per request with GenAI attributes, task spans as children, and propagates traceparent upstream', async () => {
+  it('exports one server span per request (the request task span) with GenAI attributes, attempt task spans as its children, and propagates traceparent upstream', async () => {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiverUrl;
     process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
+    // The receiver decodes JSON; the default protocol (http/protobuf) is covered below.
+    process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
     const tracing = (await startTracing(process.env, 'test'))!;
     expect(tracing).toBeDefined();
     const logs: Record<string, unknown>[] = [];
@@ -131,6 +133,7 @@ describe('tracing', () => {
       await tracing.shutdown();
       delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
       delete process.env.OTEL_BSP_SCHEDULE_DELAY;
+      delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
     }
 
     const serverSpans = spans.filter((s) => s.name === 'POST /v1/chat/completions');
@@ -144,12 +147,13 @@ describe('tracing', () => {
     expect(Number(attr(first, 'gen_ai.usage.input_tokens'))).toBeGreaterThan(0);
     expect(Number(attr(first, 'http.response.status_code'))).toBe(200);
 
-    const requestTask = spans.find(
-      (s) => s.name === 'http/request' && s.parentSpanId === first.spanId,
-    );
-    expect(requestTask).toBeDefined();
+    // The server span is the http/request task's own span: one span per request.
+    expect(attr(first, 'task.owner')).toBe('http');
+    expect(attr(first, 'task.name')).toBe('request');
+    expect(attr(first, 'task.outcome')).toBe('completed');
+    expect(spans.filter((s) => s.name === 'http/request')).toHaveLength(0);
     const attempt = spans.find(
-      (s) => s.name === 'fallback_engine/attempt' && s.parentSpanId === requestTask!.spanId,
+      (s) => s.name === 'fallback_engine/attempt' && s.parentSpanId === first.spanId,
     );
     expect(attempt).toBeDefined();
     expect(attr(attempt!, 'task.outcome')).toBe('completed');

@@ -75,7 +75,7 @@ export function chatHandler(deps: ChatDeps) {
       if (decision === 'lookup') {
         key = responseCacheKey('chat', raw);
         const hit = await deps.cache.get(key);
-        if (hit !== undefined && !ctx.signal.aborted) {
+        if (hit !== undefined && !ctx.cancelled) {
           return replay(io, hit.answer, stream, body, { ...headers, 'x-llm-proxy-cache': 'hit' });
         }
       }
