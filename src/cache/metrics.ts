@@ -4,6 +4,7 @@
  */
 import { Registry } from 'prom-client';
 import {
+  byLabel,
   CounterVec,
   GaugeVec,
   type CounterChild,
@@ -72,14 +73,12 @@ export class CacheMetrics {
       [],
       registry,
     );
-    const per = <K extends string, C>(keys: readonly K[], f: (k: K) => C): Record<K, C> =>
-      Object.fromEntries(keys.map((k) => [k, f(k)])) as Record<K, C>;
-    this.hits = per(CACHE_LOOKUPS, (cache) => requests.labels({ cache, result: 'hit' }));
-    this.misses = per(CACHE_LOOKUPS, (cache) => requests.labels({ cache, result: 'miss' }));
-    this.entries = per(CACHE_KINDS, (cache) => entries.labels({ cache }));
-    this.bytes = per(CACHE_KINDS, (cache) => bytes.labels({ cache }));
+    this.hits = byLabel(CACHE_LOOKUPS, (cache) => requests.labels({ cache, result: 'hit' }));
+    this.misses = byLabel(CACHE_LOOKUPS, (cache) => requests.labels({ cache, result: 'miss' }));
+    this.entries = byLabel(CACHE_KINDS, (cache) => entries.labels({ cache }));
+    this.bytes = byLabel(CACHE_KINDS, (cache) => bytes.labels({ cache }));
     this.redisUp = up.labels({});
-    this.redisErrors = per(REDIS_OPS, (op) => errors.labels({ op }));
+    this.redisErrors = byLabel(REDIS_OPS, (op) => errors.labels({ op }));
     this.writeQueueDepth = depth.labels({});
     this.writesDropped = dropped.labels({});
   }

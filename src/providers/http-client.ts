@@ -5,6 +5,7 @@
  */
 import { context as otelApi, propagation, type Context } from '@opentelemetry/api';
 import { Pool, type Dispatcher } from 'undici';
+import type { ProbeConfig } from '../config/index.js';
 import { parseRetryAfter } from '../routing/policy/index.js';
 import { statusError, toUpstreamError, UpstreamError } from './errors.js';
 
@@ -102,6 +103,27 @@ export class UpstreamClient {
     } catch {
       throw new UpstreamError('invalid_response', 'invalid JSON from provider');
     }
+  }
+
+  /**
+   * A cheap liveness probe shared by the adapters: a 1-token completion on `completionPath`
+   * when the provider's probe is configured so, else its models list.
+   */
+  async probe(
+    probe: ProbeConfig | undefined,
+    completionPath: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    if (probe?.kind === 'completion' && probe.model !== undefined) {
+      const body = JSON.stringify({
+        model: probe.model,
+        max_tokens: 1,
+        messages: [{ role: 'user', content: 'ping' }],
+      });
+      await this.json({ method: 'POST', path: completionPath, body, signal });
+      return;
+    }
+    await this.json({ method: 'GET', path: '/models', signal });
   }
 
   close(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { Registry } from 'prom-client';
 import {
+  byLabel,
   CounterVec,
   GaugeVec,
   HistogramVec,
@@ -36,10 +37,6 @@ export interface TaskInstruments {
   readonly leaked: GaugeChild;
   readonly leakedTotal: CounterChild;
   readonly rejected: Record<RejectReason, CounterChild>;
-}
-
-function byLabel<K extends string, C>(keys: readonly K[], make: (k: K) => C): Record<K, C> {
-  return Object.fromEntries(keys.map((k) => [k, make(k)])) as Record<K, C>;
 }
 
 export class TaskMetrics {

@@ -200,3 +200,8 @@ export class HistogramVec extends Vec<HistogramChild> {
     return out;
   }
 }
+
+/** One bound child per label value of a closed vocabulary, e.g. per outcome. */
+export function byLabel<K extends string, C>(keys: readonly K[], make: (k: K) => C): Record<K, C> {
+  return Object.fromEntries(keys.map((k) => [k, make(k)])) as Record<K, C>;
+}

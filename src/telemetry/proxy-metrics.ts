@@ -5,6 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import {
+  byLabel,
   CounterVec,
   GaugeVec,
   HistogramVec,
@@ -63,9 +64,6 @@ export interface ProviderInstruments {
   readonly retries: CounterChild;
 }
 
-const per = <K extends string, C>(keys: readonly K[], f: (k: K) => C): Record<K, C> =>
-  Object.fromEntries(keys.map((k) => [k, f(k)])) as Record<K, C>;
-
 export class ProxyMetrics {
   private readonly requests: CounterVec;
   private readonly requestDuration: HistogramVec;
@@ -109,7 +107,7 @@ export class ProxyMetrics {
       ['reason'],
       registry,
     );
-    this.shed = per(SHED_REASONS, (reason) => shed.labels({ reason }));
+    this.shed = byLabel(SHED_REASONS, (reason) => shed.labels({ reason }));
 
     const outcomes = new CounterVec(
       'llm_proxy_upstream_requests_total',
@@ -170,12 +168,12 @@ export class ProxyMetrics {
     for (const provider of providerNames) {
       const p = { provider };
       const inst: ProviderInstruments = {
-        outcomes: per(UPSTREAM_OUTCOMES, (outcome) => outcomes.labels({ ...p, outcome })),
+        outcomes: byLabel(UPSTREAM_OUTCOMES, (outcome) => outcomes.labels({ ...p, outcome })),
         duration: duration.labels(p),
         ttft: ttft.labels(p),
-        attempts: per(ATTEMPT_RESULTS, (result) => attempts.labels({ ...p, result })),
+        attempts: byLabel(ATTEMPT_RESULTS, (result) => attempts.labels({ ...p, result })),
         up: up.labels(p),
-        health: per(HEALTH_STATES, (state) => health.labels({ ...p, state })),
+        health: byLabel(HEALTH_STATES, (state) => health.labels({ ...p, state })),
         breaker: breaker.labels(p),
         tokensIn: tokens.labels({ ...p, direction: 'input' }),
         tokensOut: tokens.labels({ ...p, direction: 'output' }),

@@ -179,22 +179,8 @@ export class AnthropicProvider implements Provider {
     );
   }
 
-  async probe(opts: CallOptions): Promise<void> {
-    const probe = this.config.probe;
-    if (probe?.kind === 'completion' && probe.model !== undefined) {
-      await this.client.json({
-        method: 'POST',
-        path: '/messages',
-        body: JSON.stringify({
-          model: probe.model,
-          max_tokens: 1,
-          messages: [{ role: 'user', content: 'ping' }],
-        }),
-        signal: opts.signal,
-      });
-      return;
-    }
-    await this.client.json({ method: 'GET', path: '/models', signal: opts.signal });
+  probe(opts: CallOptions): Promise<void> {
+    return this.client.probe(this.config.probe, '/messages', opts.signal);
   }
 
   close(): Promise<void> {

@@ -58,22 +58,8 @@ export class OpenAIProvider implements Provider {
     return { kind: 'json', body: text, usage: (value as ChatCompletion).usage };
   }
 
-  async probe(opts: CallOptions): Promise<void> {
-    const probe = this.config.probe;
-    if (probe?.kind === 'completion' && probe.model !== undefined) {
-      await this.client.json({
-        method: 'POST',
-        path: '/chat/completions',
-        body: JSON.stringify({
-          model: probe.model,
-          max_tokens: 1,
-          messages: [{ role: 'user', content: 'ping' }],
-        }),
-        signal: opts.signal,
-      });
-      return;
-    }
-    await this.client.json({ method: 'GET', path: '/models', signal: opts.signal });
+  probe(opts: CallOptions): Promise<void> {
+    return this.client.probe(this.config.probe, '/chat/completions', opts.signal);
   }
 
   close(): Promise<void> {
