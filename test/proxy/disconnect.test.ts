@@ -22,8 +22,12 @@ import {
 const fx = new Fixtures();
 afterEach(() => fx.cleanup());
 
-/** The target is ~100 ms; the bound leaves room for a busy two-core CI machine. */
-const DISCONNECT_WITHIN_MS = 250;
+/**
+ * Measured 5-31 ms on an idle machine; the bound leaves room for a busy two-core CI run
+ * (one run under load took 278 ms). Without the cancellation the upstream would hold the
+ * socket for the whole answer (seconds in these tests).
+ */
+const DISCONNECT_WITHIN_MS = 750;
 
 interface Call {
   abort(): number;
