@@ -79,7 +79,7 @@ async function expectCancelledByClient(proxy: RunningProxy, name: string): Promi
 }
 
 describe('client disconnects', () => {
-  it('closes the upstream within ~100 ms when the client leaves before the upstream answered (stream)', async () => {
+  it('closes the upstream promptly when the client leaves before the upstream answered (stream)', async () => {
     const a = await fx.upstream('a', { latencyMs: 10_000 });
     const proxy = await fx.proxy(proxyConfig([provider('alpha', a, { timeoutMs: 20_000 })]));
 
@@ -94,7 +94,7 @@ describe('client disconnects', () => {
     await proxy.stop();
   });
 
-  it('closes the upstream within ~100 ms when the client of a non-streamed request leaves', async () => {
+  it('closes the upstream promptly when the client of a non-streamed request leaves', async () => {
     const a = await fx.upstream('a', { latencyMs: 10_000 });
     const proxy = await fx.proxy(proxyConfig([provider('alpha', a, { timeoutMs: 20_000 })]));
 
@@ -109,7 +109,7 @@ describe('client disconnects', () => {
     await proxy.stop();
   });
 
-  it('closes the upstream within ~100 ms when the client leaves right after the first chunk', async () => {
+  it('closes the upstream promptly when the client leaves right after the first chunk', async () => {
     const a = await fx.upstream('a', { streamChunks: 5, chunkDelayMs: 2_000 });
     const proxy = await fx.proxy(proxyConfig([provider('alpha', a)]));
 
@@ -126,7 +126,7 @@ describe('client disconnects', () => {
     await proxy.stop();
   });
 
-  it('closes the upstream within ~100 ms when the client leaves in the middle of a slow stream', async () => {
+  it('closes the upstream promptly when the client leaves in the middle of a slow stream', async () => {
     const a = await fx.upstream('a', {
       behaviour: 'slow_stream',
       streamChunks: 10,
