@@ -269,7 +269,7 @@ export function createApp(options: AppOptions): App {
       const started = performance.now();
       const left = (): number => Math.max(50, deadlineMs - (performance.now() - started));
       state = 'draining';
-      const inFlightAtStart = httpScope.count();
+      const inFlightAtStart = httpScope.ownTasks;
       const requestsFinished = await httpScope.idle(left());
       const flushed = (await cache?.flush(left())) ?? { written: 0, pending: 0 };
       await condenserCache?.flush(left());

@@ -229,6 +229,11 @@ export class Scope {
     if (parent.state === 'closed') parent.release();
   }
 
+  /** Live tasks directly in this scope (not those of child scopes or tasks' own scopes). */
+  get ownTasks(): number {
+    return this.size;
+  }
+
   /** Live tasks below this scope (including tasks' own scopes). */
   count(): number {
     let n = 0;
