@@ -48,7 +48,7 @@ export default tseslint.config(
   },
   {
     // The spawner owns the process's timers; tests may drive time directly.
-    files: ['src/tasks/**/*.ts', 'test/**/*.ts', 'src/**/*.test.ts', 'src/bench/**/*.ts'],
+    files: ['src/tasks/**/*.ts', 'test/**/*.ts', 'src/**/*.test.ts'],
     rules: {
       'no-restricted-globals': 'off',
       'no-restricted-properties': 'off',

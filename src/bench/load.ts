@@ -1,5 +1,9 @@
 /** Load generators for bench:proxy: closed loop, fixed rate, and streaming time-to-first-byte. */
 import { Pool } from 'undici';
+import { sleep } from '../tasks/timers.js';
+
+/** Benchmark waits are never cancelled: a signal nothing aborts. */
+const uncancelled = new AbortController().signal;
 
 export interface Target {
   name: string;
@@ -71,7 +75,7 @@ export async function fixedRate(
   for (let i = 0; i < total; i++) {
     const due = t0 + (i * 1000) / rate;
     const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 1) await sleep(wait, uncancelled);
     const start = performance.now();
     inflight.push(
       once(p, t, shot).then(

@@ -15,6 +15,10 @@ import { closedLoop, fixedRate, streams, type Shot, type Target } from './load.j
 import { freePort, startProc, type Proc } from './procs.js';
 import { percentile, table } from './stats.js';
 import { cacheEntryBytes } from './cache-memory.js';
+import { sleep } from '../tasks/timers.js';
+
+/** Benchmark waits are never cancelled: a signal nothing aborts. */
+const uncancelled = new AbortController().signal;
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const RATE = Number(process.env.BENCH_RATE ?? 300);
@@ -89,7 +93,7 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
     ['--port', String(port), '--save', '', '--appendonly', 'no'],
     { stdio: 'ignore' },
   );
-  await new Promise((r) => setTimeout(r, 300));
+  await sleep(300, uncancelled);
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
@@ -252,7 +256,7 @@ async function main(): Promise<void> {
       }),
     }));
     for (const s of rotating) await closedLoop(redisProxy.target, s, 1, 0.05);
-    await new Promise((r) => setTimeout(r, 500)); // write-behind lands
+    await sleep(500, uncancelled); // write-behind lands
     let rIdx = 0;
     const redisShot: Shot = {
       path: chat.path,

@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import { parseExposition, sum } from '../telemetry/exposition.js';
 import { freePort, startProc, type Proc } from './procs.js';
 import { median, table } from './stats.js';
+import { sleep } from '../tasks/timers.js';
+
+/** Benchmark waits are never cancelled: a signal nothing aborts. */
+const uncancelled = new AbortController().signal;
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const GROWTH_MB = Number(process.env.SOAK_HEAP_GROWTH_MB ?? 24);
@@ -123,7 +127,7 @@ telemetry: { logLevel: info }
       };
       const ac = new AbortController();
       const disconnect = n % 7 === 0;
-      if (disconnect) setTimeout(() => ac.abort(), 5 + (n % 50)).unref();
+      if (disconnect) void sleep(5 + (n % 50), uncancelled).then(() => ac.abort());
       sent++;
       try {
         const res = await fetch(`${base}/v1/chat/completions`, {
