@@ -96,12 +96,9 @@ export function createApp(options: AppOptions): App {
     onError: (err, t) => {
       const expected =
         (err as { expected?: unknown } | null)?.expected === true || err instanceof ProxyError;
-      if (expected) logger.debug({ owner: t.owner, task: t.task, err: String(err) }, 'task failed');
-      else
-        logger.error(
-          { err, owner: t.owner, task: t.task, taskId: t.id, site: t.site },
-          'task failed',
-        );
+      const fields = { owner: t.owner, task: t.task, taskId: t.id, trace_id: t.traceId };
+      if (expected) logger.debug({ ...fields, err: String(err) }, 'task failed');
+      else logger.error({ ...fields, err, site: t.site }, 'task failed');
     },
   });
 
