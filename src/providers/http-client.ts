@@ -4,10 +4,11 @@
  * race loser or a departed client stops costing the provider anything.
  */
 import { context as otelApi, propagation, type Context } from '@opentelemetry/api';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool } from 'undici';
 import type { ProbeConfig } from '../config/index.js';
 import { parseRetryAfter } from '../routing/policy/index.js';
 import { statusError, toUpstreamError, UpstreamError } from './errors.js';
+import { UpstreamHandler, type UpstreamBody } from './upstream-response.js';
 
 export interface UpstreamClientOptions {
   baseUrl: string;
@@ -24,8 +25,6 @@ export interface UpstreamRequest {
   signal: AbortSignal;
   otelContext?: Context | undefined;
 }
-
-const MAX_ERROR_BODY = 16 * 1024;
 
 export class UpstreamClient {
   private readonly pool: Pool;
@@ -52,52 +51,22 @@ export class UpstreamClient {
     };
   }
 
+  /** Sends and returns the 2xx body as text; a non-2xx answer is thrown as UpstreamError. */
+  text(req: UpstreamRequest): Promise<string> {
+    return this.dispatch<string>(req, false);
+  }
+
   /**
-   * Sends the request; resolves with a 2xx response whose body the caller must consume or
-   * destroy. Non-2xx answers are read (bounded) and thrown as UpstreamError.
+   * Sends and resolves at 2xx response headers with the body, which the caller must read to
+   * its end or close. A non-2xx answer is thrown as UpstreamError.
    */
-  async send(req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
-    let headers = this.headers;
-    if (req.otelContext !== undefined && req.otelContext !== otelApi.active()) {
-      headers = { ...headers };
-      propagation.inject(req.otelContext, headers);
-    }
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.pool.request({
-        method: req.method,
-        path: this.basePath + req.path,
-        headers,
-        body: req.body ?? null,
-        signal: req.signal,
-      });
-    } catch (err) {
-      throw toUpstreamError(err, req.signal);
-    }
-    if (res.statusCode >= 200 && res.statusCode < 300) return res;
-    // An upstream may echo what it was sent (keys included) in its error: never pass that on.
-    const text = scrub(await readBounded(res.body, MAX_ERROR_BODY).catch(() => ''), this.secrets);
-    const retryAfter = res.headers['retry-after'];
-    const retryAfterMs = parseRetryAfter(
-      Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-      Date.now(),
-    );
-    throw statusError(
-      res.statusCode,
-      retryAfterMs,
-      res.statusCode < 500 ? openAiErrorBody(text) : undefined,
-    );
+  stream(req: UpstreamRequest): Promise<UpstreamBody> {
+    return this.dispatch<UpstreamBody>(req, true);
   }
 
   /** Sends and parses a JSON answer. */
   async json(req: UpstreamRequest): Promise<{ text: string; value: unknown }> {
-    const res = await this.send(req);
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw toUpstreamError(err, req.signal);
-    }
+    const text = await this.text(req);
     try {
       return { text, value: JSON.parse(text) };
     } catch {
@@ -129,20 +98,44 @@ export class UpstreamClient {
   close(): Promise<void> {
     return this.pool.close();
   }
-}
 
-async function readBounded(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= limit) {
-      body.destroy();
-      break;
+  private async dispatch<T extends string | UpstreamBody>(
+    req: UpstreamRequest,
+    stream: boolean,
+  ): Promise<T> {
+    const signal = req.signal;
+    if (signal.aborted) throw toUpstreamError(signal.reason, signal);
+    let headers = this.headers;
+    if (req.otelContext !== undefined && req.otelContext !== otelApi.active()) {
+      headers = { ...headers };
+      propagation.inject(req.otelContext, headers);
+    }
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        const handler = new UpstreamHandler<T>(stream, signal, this.failed, { resolve, reject });
+        this.pool.dispatch(
+          { method: req.method, path: this.basePath + req.path, headers, body: req.body ?? null },
+          handler,
+        );
+      });
+    } catch (err) {
+      throw toUpstreamError(err, signal);
     }
   }
-  return Buffer.concat(chunks).toString('utf8').slice(0, limit);
+
+  // An upstream may echo what it was sent (keys included) in its error: never pass that on.
+  private readonly failed = (
+    status: number,
+    retryAfter: string | undefined,
+    body: string,
+  ): UpstreamError => {
+    const text = scrub(body, this.secrets);
+    return statusError(
+      status,
+      parseRetryAfter(retryAfter, Date.now()),
+      status < 500 ? openAiErrorBody(text) : undefined,
+    );
+  };
 }
 
 /** The values of the configured headers (auth, custom) and bearer tokens: all secrets. */

@@ -4,23 +4,21 @@
  * the payloads. The first event is checked before the stream is handed over, so a provider
  * that answers 200 with garbage fails over instead of winning a race.
  */
-import type { Dispatcher } from 'undici';
 import { toUpstreamError, UpstreamError } from './errors.js';
 import type { Frame, StreamAnswer, StreamStats } from './provider.js';
 import type { Usage } from './openai-types.js';
 import { SseParser, type SseEvent } from './sse.js';
+import type { UpstreamBody } from './upstream-response.js';
 
 export async function openAiStream(
-  body: Dispatcher.ResponseData['body'],
+  body: UpstreamBody,
   signal: AbortSignal,
   capture: boolean,
 ): Promise<StreamAnswer> {
-  const iterator = (body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const iterator = body;
   const parser = new SseParser();
   const stats: StreamStats = { usage: undefined, done: false, captured: capture ? [] : undefined };
-  const close = (): void => {
-    if (!body.destroyed) body.destroy();
-  };
+  const close = (): void => body.close();
 
   const observe = (events: SseEvent[]): void => {
     for (const ev of events) {

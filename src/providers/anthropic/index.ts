@@ -70,20 +70,15 @@ export class AnthropicProvider implements Provider {
       }
       throw err;
     }
-    const res = await this.client.send({
+    const call = {
       method: 'POST',
       path: '/messages',
       body,
       signal: opts.signal,
       otelContext: opts.otelContext,
-    });
+    } as const;
     if (req.stream !== true) {
-      let text: string;
-      try {
-        text = await res.body.text();
-      } catch (err) {
-        throw toUpstreamError(err, opts.signal);
-      }
+      const text = await this.client.text(call);
       let message: AnthropicMessage;
       try {
         message = JSON.parse(text) as AnthropicMessage;
@@ -105,16 +100,14 @@ export class AnthropicProvider implements Provider {
       done: false,
       captured: opts.capture === true ? [] : undefined,
     };
-    const iterator = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-    const close = (): void => {
-      if (!res.body.destroyed) res.body.destroy();
-    };
+    const iterator = await this.client.stream(call);
+    const close = (): void => iterator.close();
     let ended = false;
     // Translates the next upstream chunk into zero or more OpenAI frames (joined into one).
     const pull = async (): Promise<Frame | undefined> => {
       for (;;) {
         if (ended) return undefined;
-        let next: IteratorResult<Buffer>;
+        let next: IteratorResult<Buffer, undefined>;
         try {
           next = await iterator.next();
         } catch (err) {

@@ -3,7 +3,7 @@
  * answers pass through in the same wire format; streams are forwarded byte for byte.
  */
 import type { OpenAIProviderConfig } from '../../config/index.js';
-import { UpstreamError, toUpstreamError } from '../errors.js';
+import { UpstreamError } from '../errors.js';
 import { UpstreamClient } from '../http-client.js';
 import { openAiStream } from '../openai-stream.js';
 import type { ChatCompletion, ChatCompletionRequest, EmbeddingsRequest } from '../openai-types.js';
@@ -30,20 +30,17 @@ export class OpenAIProvider implements Provider {
     req: ChatCompletionRequest,
     opts: CallOptions & { capture?: boolean },
   ): Promise<ChatAnswer> {
-    const res = await this.client.send({
+    const call = {
       method: 'POST',
       path: '/chat/completions',
       body: JSON.stringify(req),
       signal: opts.signal,
       otelContext: opts.otelContext,
-    });
-    if (req.stream === true) return openAiStream(res.body, opts.signal, opts.capture === true);
-    let text: string;
-    try {
-      text = await res.body.text();
-    } catch (err) {
-      throw toUpstreamError(err, opts.signal);
+    } as const;
+    if (req.stream === true) {
+      return openAiStream(await this.client.stream(call), opts.signal, opts.capture === true);
     }
+    const text = await this.client.text(call);
     return { kind: 'json', body: text, usage: parseJson<ChatCompletion>(text).usage };
   }
 

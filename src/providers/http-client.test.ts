@@ -1,0 +1,139 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { toUpstreamError, UpstreamError } from './errors.js';
+import { UpstreamClient } from './http-client.js';
+
+type Route = (req: IncomingMessage, res: ServerResponse) => void;
+
+let server: Server | undefined;
+let client: UpstreamClient | undefined;
+
+async function upstream(route: Route): Promise<UpstreamClient> {
+  server = createServer(route);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  client = new UpstreamClient({
+    baseUrl: `http://127.0.0.1:${port}/v1`,
+    headers: { authorization: 'Bearer sk-secret-key-123' },
+    connections: 2,
+    timeoutMs: 5_000,
+  });
+  return client;
+}
+
+afterEach(async () => {
+  await client?.close();
+  server?.closeAllConnections();
+  server?.close();
+  client = undefined;
+  server = undefined;
+});
+
+const live = (): AbortSignal => new AbortController().signal;
+
+describe('UpstreamClient', () => {
+  it('returns a JSON body as text, a leading BOM skipped', async () => {
+    const c = await upstream((_req, res) => res.end('\uFEFF{"ok":true}'));
+    const { text, value } = await c.json({ method: 'GET', path: '/models', signal: live() });
+    expect(text).toBe('{"ok":true}');
+    expect(value).toEqual({ ok: true });
+  });
+
+  it('throws a 4xx with its Retry-After and its error body scrubbed of the key', async () => {
+    const c = await upstream((_req, res) =>
+      res
+        .writeHead(429, { 'retry-after': '2' })
+        .end(JSON.stringify({ error: { message: 'slow down sk-secret-key-123' } })),
+    );
+    const err = await c
+      .text({ method: 'GET', path: '/x', signal: live() })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterMs: 2_000 });
+    const body = JSON.parse((err as UpstreamError).clientBody!) as { error: { message: string } };
+    expect(body.error.message).toBe('slow down [redacted]');
+  });
+
+  it('reads an oversized error body only up to its bound, then drops the connection', async () => {
+    let closed = false;
+    const c = await upstream((_req, res) => {
+      res.writeHead(400);
+      res.write('x'.repeat(64 * 1024));
+      res.on('close', () => (closed = true));
+      // Never ends: only the bound lets the client answer.
+    });
+    const err = await c
+      .text({ method: 'GET', path: '/x', signal: live() })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'client_error', status: 400 });
+    await expect.poll(() => closed).toBe(true);
+  });
+
+  it('delivers a large stream whole and in order to a slow reader', async () => {
+    const c = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 64; i++) res.write(Buffer.alloc(16 * 1024, i % 251));
+      res.end();
+    });
+    const body = await c.stream({ method: 'POST', path: '/x', body: '{}', signal: live() });
+    const got: Buffer[] = [];
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1));
+      const next = await body.next();
+      if (next.done === true) break;
+      got.push(next.value);
+    }
+    const all = Buffer.concat(got);
+    expect(all.length).toBe(64 * 16 * 1024);
+    for (let i = 0; i < 64; i++) expect(all[i * 16 * 1024]).toBe(i % 251);
+  });
+
+  it('closes the upstream socket at once when the signal aborts mid-stream', async () => {
+    let closed = false;
+    const c = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {}\n\n');
+      res.on('close', () => (closed = true));
+    });
+    const ctl = new AbortController();
+    const body = await c.stream({ method: 'POST', path: '/x', body: '{}', signal: ctl.signal });
+    expect((await body.next()).done).toBe(false);
+    const pending = body.next();
+    ctl.abort(new Error('gone'));
+    const err = await pending.catch((e: unknown) => e);
+    expect(toUpstreamError(err, ctl.signal).kind).toBe('cancelled');
+    await expect.poll(() => closed).toBe(true);
+  });
+
+  it('drops the upstream connection when a stream is closed before its end', async () => {
+    let closed = false;
+    const c = await upstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: {}\n\n');
+      res.on('close', () => (closed = true));
+    });
+    const body = await c.stream({ method: 'POST', path: '/x', body: '{}', signal: live() });
+    body.close();
+    body.close();
+    await expect(body.next()).rejects.toThrow();
+    await expect.poll(() => closed).toBe(true);
+  });
+
+  it('fails at once, without sending, when the signal is already aborted', async () => {
+    let requests = 0;
+    const c = await upstream((_req, res) => {
+      requests++;
+      res.end('{}');
+    });
+    const ctl = new AbortController();
+    ctl.abort(new Error('gone'));
+    const err = await c
+      .text({ method: 'GET', path: '/x', signal: ctl.signal })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: 'cancelled' });
+    expect(requests).toBe(0);
+  });
+});
