@@ -25,6 +25,7 @@ import {
   summarizeAttempts,
   type AttemptRecord,
   type ProviderHealth,
+  type ScheduledAttempt,
 } from './policy/index.js';
 
 export interface Win<T extends Answer> {
@@ -70,6 +71,8 @@ function passThrough(status: number, clientBody: string, cause: unknown): ProxyE
 export class FallbackEngine {
   readonly breakers = new Map<string, CircuitBreaker>();
   private readonly byName = new Map<string, Provider>();
+  /** Start plans by candidate count: the routing config is fixed, and LaunchPlan only reads. */
+  private readonly schedules = new Map<number, readonly ScheduledAttempt[]>();
 
   constructor(private readonly deps: EngineDeps) {
     for (const p of deps.providers) {
@@ -114,12 +117,23 @@ export class FallbackEngine {
   /** Runs `op` against the model's candidates inside the request task `req`. */
   run<T extends Answer>(req: TaskContext, model: string, op: Operation<T>): Promise<Win<T>> {
     if (!this.serves(model)) return Promise.reject(errors.unknownModel(model));
-    return new Race(this.deps, this.breakers, req, this.candidates(model), op).start();
+    const candidates = this.candidates(model);
+    const plan = new LaunchPlan(this.schedule(candidates.length));
+    return new Race(this.deps, this.breakers, req, candidates, plan, op).start();
+  }
+
+  private schedule(candidateCount: number): readonly ScheduledAttempt[] {
+    let schedule = this.schedules.get(candidateCount);
+    if (schedule === undefined) {
+      const { mode, maxParallel, hedgeDelayMs } = this.deps.routing;
+      schedule = attemptSchedule(mode, candidateCount, { maxParallel, hedgeDelayMs });
+      this.schedules.set(candidateCount, schedule);
+    }
+    return schedule;
   }
 }
 
 class Race<T extends Answer> {
-  private readonly plan: LaunchPlan;
   private readonly started = performance.now();
   private readonly records: AttemptRecord[] = [];
   private readonly handles = new Map<string, TaskHandle<void>>();
@@ -135,13 +149,9 @@ class Race<T extends Answer> {
     private readonly breakers: Map<string, CircuitBreaker>,
     private readonly req: TaskContext,
     private readonly candidates: Provider[],
+    private readonly plan: LaunchPlan,
     private readonly op: Operation<T>,
-  ) {
-    const { mode, maxParallel, hedgeDelayMs } = deps.routing;
-    this.plan = new LaunchPlan(
-      attemptSchedule(mode, candidates.length, { maxParallel, hedgeDelayMs }),
-    );
-  }
+  ) {}
 
   start(): Promise<Win<T>> {
     const result = new Promise<Win<T>>((resolve, reject) => {
