@@ -3,7 +3,7 @@
  * engine, breaker and metrics all read the same kind. Messages are short status lines built
  * by us (never the upstream body verbatim, which could echo a key).
  */
-import { errors as undiciErrors } from 'undici';
+import { errors as undiciErrors } from './undici.js';
 import { isCancellation } from '../tasks/index.js';
 import { classifyStatus, type FailureKind } from '../routing/policy/index.js';
 

@@ -4,7 +4,7 @@
  * race loser or a departed client stops costing the provider anything.
  */
 import { context as otelApi, propagation, type Context } from '@opentelemetry/api';
-import { Pool } from 'undici';
+import { Pool } from './undici.js';
 import type { ProbeConfig } from '../config/index.js';
 import { parseRetryAfter } from '../routing/policy/index.js';
 import { statusError, toUpstreamError, UpstreamError } from './errors.js';

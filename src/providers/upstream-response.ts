@@ -6,7 +6,7 @@
  * what was buffered), a 2xx stream pauses the socket past 64 KiB unread, a non-2xx body is
  * read up to a bound and then the socket is dropped.
  */
-import { errors as undiciErrors, type Dispatcher } from 'undici';
+import { errors as undiciErrors, type Dispatcher } from './undici.js';
 
 /** A 2xx streamed body: chunks pulled in order. close() releases the socket; idempotent. */
 export interface UpstreamBody {
