@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, fixedRate, streams, type Shot, type Target } from './load.js';
-import { freePort, startProc, type Proc } from './procs.js';
+import { freePort, PROXY_NODE_FLAGS, startProc, type Proc } from './procs.js';
 import { percentile, table } from './stats.js';
 import { cacheEntryBytes } from './cache-memory.js';
 import { sleep } from '../tasks/timers.js';
@@ -72,10 +72,14 @@ providers:
 telemetry: { logLevel: info }
 ${extra}`,
   );
-  const proc = await startProc([CLI, '--config', file], /llm-proxy listening/, {
-    ...env,
-    LOG_LEVEL: 'warn',
-  });
+  const proc = await startProc(
+    [...PROXY_NODE_FLAGS, CLI, '--config', file],
+    /llm-proxy listening/,
+    {
+      ...env,
+      LOG_LEVEL: 'warn',
+    },
+  );
   return {
     proc,
     target: {

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseExposition, sum } from '../telemetry/exposition.js';
-import { freePort, startProc, type Proc } from './procs.js';
+import { freePort, PROXY_NODE_FLAGS, startProc, type Proc } from './procs.js';
 import { median, table } from './stats.js';
 import { sleep } from '../tasks/timers.js';
 
@@ -91,7 +91,10 @@ cache: { redis: { url: "redis://127.0.0.1:${redisPort}" } }
 telemetry: { logLevel: info }
 `,
     );
-    const proxy = await startProc([CLI, '--config', file], /llm-proxy listening/);
+    const proxy = await startProc(
+      [...PROXY_NODE_FLAGS, CLI, '--config', file],
+      /llm-proxy listening/,
+    );
     procs.push(proxy);
     const base = `http://127.0.0.1:${proxyPort}`;
     const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
