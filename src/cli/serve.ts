@@ -54,7 +54,9 @@ export async function serve(
     throw err;
   }
   const logger = createLogger({ level: config.telemetry.logLevel });
-  const tracing = await startTracing(env, version());
+  const tracing = await startTracing(env, version(), {
+    serviceName: config.telemetry.serviceName,
+  });
   const app = createApp({ config, logger, tracer: tracing?.tracer, version: version() });
   let server;
   try {

@@ -46,21 +46,30 @@ const explicitOnly: ContextManager = {
 export async function startTracing(
   env: NodeJS.ProcessEnv,
   version: string,
+  defaults: { serviceName?: string } = {},
 ): Promise<Tracing | undefined> {
   if (!tracingEnabled(env)) return undefined;
   // OTLP over HTTP in the protocol the standard variables ask for: http/protobuf (the spec's
   // default; payloads ~3x smaller than JSON, which showed in CPU per request) or http/json.
   const protocol =
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
-  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
+  const [{ NodeSDK, tracing }, { OTLPTraceExporter }] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     protocol === 'http/json'
       ? import('@opentelemetry/exporter-trace-otlp-http')
       : import('@opentelemetry/exporter-trace-otlp-proto'),
   ]);
+  // NOTE: an export serializes its whole batch in one synchronous run, ~15 us a span here:
+  // the SDK's default batch of 512 stalled the event loop ~8 ms and put the traced proxy's
+  // p99 at 300 req/s near 16 ms (3.4 ms untraced). Batches of 128 keep a stall near 2 ms.
+  // OTEL_BSP_MAX_EXPORT_BATCH_SIZE still wins when set.
+  const batch = env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ? {} : { maxExportBatchSize: 128 };
   const sdk = new NodeSDK({
-    serviceName: env.OTEL_SERVICE_NAME ?? 'llm-proxy',
-    traceExporter: new OTLPTraceExporter({ url: tracesUrl(env) }),
+    // OTEL_SERVICE_NAME wins, as everywhere in OTel; then telemetry.serviceName.
+    serviceName: env.OTEL_SERVICE_NAME ?? defaults.serviceName ?? 'llm-proxy',
+    spanProcessors: [
+      new tracing.BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(env) }), batch),
+    ],
     contextManager: explicitOnly,
     instrumentations: [],
     // Metrics go to Prometheus (/metrics) and logs to stdout; OTel exports traces only.

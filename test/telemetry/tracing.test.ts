@@ -26,6 +26,8 @@ interface OtlpSpan {
 let receiver: Server;
 let receiverUrl: string;
 const spans: OtlpSpan[] = [];
+/** `service.name` of every resource received. */
+const services: string[] = [];
 let upstream: FakeUpstream;
 
 beforeAll(async () => {
@@ -35,10 +37,16 @@ beforeAll(async () => {
     req.on('end', () => {
       if (req.url === '/v1/traces') {
         const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
+          resourceSpans: {
+            resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+            scopeSpans: { spans: OtlpSpan[] }[];
+          }[];
         };
-        for (const rs of body.resourceSpans)
+        for (const rs of body.resourceSpans) {
+          const name = rs.resource.attributes.find((a) => a.key === 'service.name');
+          services.push(name?.value.stringValue ?? '');
           for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+        }
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -72,7 +80,7 @@ describe('tracing', () => {
     process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
     // The receiver decodes JSON; the default protocol (http/protobuf) is covered below.
     process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
-    const tracing = (await startTracing(process.env, 'test'))!;
+    const tracing = (await startTracing(process.env, 'test', { serviceName: 'from-config' }))!;
     expect(tracing).toBeDefined();
     const logs: Record<string, unknown>[] = [];
     const destination = new Writable({
@@ -138,6 +146,8 @@ describe('tracing', () => {
 
     const serverSpans = spans.filter((s) => s.name === 'POST /v1/chat/completions');
     expect(serverSpans).toHaveLength(2);
+    // telemetry.serviceName names the service when OTEL_SERVICE_NAME is unset.
+    expect(new Set(services)).toEqual(new Set(['from-config']));
     const first = serverSpans.find((s) => s.traceId !== '4bf92f3577b34da6a3ce929d0e0e4736')!;
     expect(first.kind).toBe(2); // SERVER
     expect(attr(first, 'gen_ai.operation.name')).toBe('chat');
