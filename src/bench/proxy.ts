@@ -3,7 +3,8 @@
  * pass-through proxy (the floor), both in front of the same fake upstream, measured in the
  * same run: closed-loop throughput and CPU per request, added latency at a fixed rate,
  * streaming time-to-first-byte and CPU per stream, cache hits (memory and Redis tiers),
- * memory per cached entry, and RSS. Medians and ratios; 2 noisy cores, so read the ratios.
+ * memory per cached entry, and RSS. Targets are interleaved in rounds and the ratios paired by
+ * round, so a slow spell on these 2 noisy cores hits floor and proxy alike; read the ratios.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,16 +14,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, fixedRate, streams, type Shot, type Target } from './load.js';
 import { freePort, PROXY_NODE_FLAGS, startProc, type Proc } from './procs.js';
-import { percentile, table } from './stats.js';
+import { median, percentile, table } from './stats.js';
 import { cacheEntryBytes } from './cache-memory.js';
 import { sleep } from '../tasks/timers.js';
 
 /** Benchmark waits are never cancelled: a signal nothing aborts. */
 const uncancelled = new AbortController().signal;
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Rounds: each target gets one phase per round, in turn, so slow spells hit all of them. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Seconds per closed-loop and per fixed-rate phase, in each round. */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const RATE = Number(process.env.BENCH_RATE ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+/** Streams per target in all, spread over the rounds. */
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 600);
 const CLI = join(import.meta.dirname, '..', 'cli', 'index.js');
 const dir = mkdtempSync(join(tmpdir(), 'llmp-bench-'));
@@ -101,39 +106,74 @@ async function startRedis(): Promise<{ url: string; stop(): void }> {
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
 }
 
-interface Measured {
-  rps: number;
-  cpuUsPerReq: number;
-  p50: number;
-  p99: number;
+/** One target's numbers, per round (closed loop, streams) and pooled (latencies, TTFB). */
+interface Series {
+  rps: number[];
+  cpuUsPerReq: number[];
+  latencies: number[];
+  ttfb: number[];
+  cpuUsPerStream: number[];
 }
 
-async function measure(proc: Proc | undefined, target: Target, shot: Shot): Promise<Measured> {
-  await closedLoop(target, shot, CONCURRENCY, 1); // warm-up
+const series = (): Series => ({
+  rps: [],
+  cpuUsPerReq: [],
+  latencies: [],
+  ttfb: [],
+  cpuUsPerStream: [],
+});
+
+async function closedPhase(
+  proc: Proc | undefined,
+  target: Target,
+  shot: Shot,
+  into: Series,
+): Promise<void> {
   const cpu0 = proc?.cpuSeconds() ?? 0;
   const loop = await closedLoop(target, shot, CONCURRENCY, SECONDS);
   const cpu = (proc?.cpuSeconds() ?? 0) - cpu0;
-  const lat = await fixedRate(target, shot, RATE, SECONDS);
-  return {
-    rps: loop.requests / loop.seconds,
-    cpuUsPerReq: loop.requests > 0 ? (cpu / loop.requests) * 1e6 : NaN,
-    p50: percentile(lat, 50),
-    p99: percentile(lat, 99),
-  };
+  into.rps.push(loop.requests / loop.seconds);
+  into.cpuUsPerReq.push(loop.requests > 0 ? (cpu / loop.requests) * 1e6 : NaN);
 }
 
-async function measureStreams(
+async function streamPhase(
   proc: Proc | undefined,
   target: Target,
-): Promise<{ ttfb50: number; ttfb99: number; cpuUsPerStream: number }> {
-  await streams(target, stream, 4, 50);
+  count: number,
+  into: Series,
+): Promise<void> {
   const cpu0 = proc?.cpuSeconds() ?? 0;
-  const ttfb = await streams(target, stream, 4, STREAMS);
-  const cpu = (proc?.cpuSeconds() ?? 0) - cpu0;
+  into.ttfb.push(...(await streams(target, stream, 4, count)));
+  into.cpuUsPerStream.push((((proc?.cpuSeconds() ?? 0) - cpu0) / count) * 1e6);
+}
+
+/** Medians of per-round ratios ours/floor (paired by round), with their spread. */
+function pairedRatio(ours: readonly number[], floor: readonly number[]): PairedRatio {
+  const r = ours.map((x, i) => x / floor[i]!);
+  return { median: median(r), min: Math.min(...r), max: Math.max(...r) };
+}
+interface PairedRatio {
+  median: number;
+  min: number;
+  max: number;
+}
+const spread = (r: PairedRatio): string => `${r.min.toFixed(2)}-${r.max.toFixed(2)}`;
+
+/** A cache phase (one target, closed loop then fixed rate), for the cache table. */
+async function measure(
+  proc: Proc,
+  target: Target,
+  shot: Shot,
+): Promise<{ rps: number; cpuUsPerReq: number; p50: number; p99: number }> {
+  await closedLoop(target, shot, CONCURRENCY, 1); // warm-up
+  const s = series();
+  for (let r = 0; r < ROUNDS; r++) await closedPhase(proc, target, shot, s);
+  const lat = await fixedRate(target, shot, RATE, SECONDS);
   return {
-    ttfb50: percentile(ttfb, 50),
-    ttfb99: percentile(ttfb, 99),
-    cpuUsPerStream: (cpu / STREAMS) * 1e6,
+    rps: median(s.rps),
+    cpuUsPerReq: median(s.cpuUsPerReq),
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
   };
 }
 
@@ -175,71 +215,58 @@ async function main(): Promise<void> {
       `bench:proxy  ${SECONDS}s per phase, closed loop ${CONCURRENCY} conns, fixed rate ${RATE}/s, ${STREAMS} streams, node ${process.version}`,
     );
 
-    const d = await measure(undefined, direct, chat);
-    const f = await measure(floor, floorT, chat);
-    const l = await measure(proxy.proc, proxy.target, chat);
-    const u = await measure(plain.proc, plain.target, chat);
+    type Row = { name: string; proc: Proc | undefined; target: Target; s: Series };
+    const row = (name: string, proc: Proc | undefined, target: Target): Row => ({
+      name,
+      proc,
+      target,
+      s: series(),
+    });
+    const d = row('upstream (direct)', undefined, direct);
+    const f = row('floor (node:http)', floor, floorT);
+    const l = row('llm-proxy', proxy.proc, proxy.target);
+    const u = row('llm-proxy, tracing off', plain.proc, plain.target);
+    const all = [d, f, l, u];
+    for (const x of all) await closedLoop(x.target, chat, CONCURRENCY, 1); // warm-up
+    for (const x of all) await streams(x.target, stream, 4, 50);
+    // Interleaved: every round runs each phase for every target in turn.
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const x of all) await closedPhase(x.proc, x.target, chat, x.s);
+      for (const x of all) x.s.latencies.push(...(await fixedRate(x.target, chat, RATE, SECONDS)));
+      for (const x of all) await streamPhase(x.proc, x.target, Math.ceil(STREAMS / ROUNDS), x.s);
+    }
     await plain.proc.stop();
-    const ds = await measureStreams(undefined, direct);
-    const fs = await measureStreams(floor, floorT);
-    const ls = await measureStreams(proxy.proc, proxy.target);
-    const addF = { p50: f.p50 - d.p50, p99: f.p99 - d.p99 };
-    const addL = { p50: l.p50 - d.p50, p99: l.p99 - d.p99 };
+    const added = (x: Row, p: number): number =>
+      percentile(x.s.latencies, p) - percentile(d.s.latencies, p);
+    const addedTtfb = (x: Row): number => percentile(x.s.ttfb, 50) - percentile(d.s.ttfb, 50);
 
-    console.log('\nUpstream path (chat completions, JSON)');
     console.log(
-      table([
-        {
-          target: 'upstream (direct)',
-          'req/s': d.rps,
-          'cpu us/req': '-',
-          'p50 ms': d.p50,
-          'p99 ms': d.p99,
-          'added p50 ms': '-',
-          'added p99 ms': '-',
-        },
-        {
-          target: 'floor (node:http)',
-          'req/s': f.rps,
-          'cpu us/req': f.cpuUsPerReq,
-          'p50 ms': f.p50,
-          'p99 ms': f.p99,
-          'added p50 ms': addF.p50,
-          'added p99 ms': addF.p99,
-        },
-        {
-          target: 'llm-proxy',
-          'req/s': l.rps,
-          'cpu us/req': l.cpuUsPerReq,
-          'p50 ms': l.p50,
-          'p99 ms': l.p99,
-          'added p50 ms': addL.p50,
-          'added p99 ms': addL.p99,
-        },
-      ]),
+      `\nUpstream path (chat completions, JSON): medians of ${ROUNDS} interleaved rounds`,
     );
-    console.log('\nStreaming (20 chunks)');
     console.log(
-      table([
-        {
-          target: 'upstream (direct)',
-          'ttfb p50 ms': ds.ttfb50,
-          'ttfb p99 ms': ds.ttfb99,
-          'cpu us/stream': '-',
-        },
-        {
-          target: 'floor (node:http)',
-          'ttfb p50 ms': fs.ttfb50,
-          'ttfb p99 ms': fs.ttfb99,
-          'cpu us/stream': fs.cpuUsPerStream,
-        },
-        {
-          target: 'llm-proxy',
-          'ttfb p50 ms': ls.ttfb50,
-          'ttfb p99 ms': ls.ttfb99,
-          'cpu us/stream': ls.cpuUsPerStream,
-        },
-      ]),
+      table(
+        all.map((x) => ({
+          target: x.name,
+          'req/s': median(x.s.rps),
+          'cpu us/req': x.proc === undefined ? '-' : median(x.s.cpuUsPerReq),
+          'p50 ms': percentile(x.s.latencies, 50),
+          'p99 ms': percentile(x.s.latencies, 99),
+          'added p50 ms': x === d ? '-' : added(x, 50),
+          'added p99 ms': x === d ? '-' : added(x, 99),
+        })),
+      ),
+    );
+    console.log(`\nStreaming (20 chunks, ${STREAMS} streams per target)`);
+    console.log(
+      table(
+        all.map((x) => ({
+          target: x.name,
+          'ttfb p50 ms': percentile(x.s.ttfb, 50),
+          'ttfb p99 ms': percentile(x.s.ttfb, 99),
+          'added ttfb p50 ms': x === d ? '-' : addedTtfb(x),
+          'cpu us/stream': x.proc === undefined ? '-' : median(x.s.cpuUsPerStream),
+        })),
+      ),
     );
 
     // Cache hits: the same proxy answers temperature-0 repeats from memory.
@@ -274,10 +301,10 @@ async function main(): Promise<void> {
       table([
         {
           path: 'upstream (miss/bypass)',
-          'req/s': l.rps,
-          'cpu us/req': l.cpuUsPerReq,
-          'p50 ms': l.p50,
-          'p99 ms': l.p99,
+          'req/s': median(l.s.rps),
+          'cpu us/req': median(l.s.cpuUsPerReq),
+          'p50 ms': percentile(l.s.latencies, 50),
+          'p99 ms': percentile(l.s.latencies, 99),
         },
         {
           path: 'memory-tier hit',
@@ -301,44 +328,60 @@ async function main(): Promise<void> {
     );
 
     const rss = proxy.proc.rssBytes() / 1e6;
-    console.log('\nRatios to the floor (targets in parentheses)');
+    const cpu = pairedRatio(l.s.cpuUsPerReq, f.s.cpuUsPerReq);
+    const cpuOff = pairedRatio(u.s.cpuUsPerReq, f.s.cpuUsPerReq);
+    const rps = pairedRatio(l.s.rps, f.s.rps);
+    const cpuStream = pairedRatio(l.s.cpuUsPerStream, f.s.cpuUsPerStream);
+    console.log(
+      `\nRatios to the floor (CPU and throughput: median of per-round ratios, with their range)`,
+    );
     console.log(
       table([
-        { metric: 'CPU per request', ratio: l.cpuUsPerReq / f.cpuUsPerReq, target: '<= 1.5' },
-        { metric: 'throughput', ratio: l.rps / f.rps, target: '>= 0.65' },
+        { metric: 'CPU per request', ratio: cpu.median, range: spread(cpu), target: '<= 1.5' },
+        { metric: 'throughput', ratio: rps.median, range: spread(rps), target: '>= 0.65' },
         {
           metric: 'CPU per request, tracing off',
-          ratio: u.cpuUsPerReq / f.cpuUsPerReq,
+          ratio: cpuOff.median,
+          range: spread(cpuOff),
           target: '(for reference)',
         },
         {
           metric: `added latency p50 @${RATE}/s`,
-          ratio: ratioOrNoise(addL.p50, addF.p50),
+          ratio: ratioOrNoise(added(l, 50), added(f, 50)),
+          range: '',
           target: '<= 1.5',
         },
         {
           metric: `added latency p99 @${RATE}/s`,
-          ratio: ratioOrNoise(addL.p99, addF.p99),
+          ratio: ratioOrNoise(added(l, 99), added(f, 99)),
+          range: '',
           target: '<= 1.5',
         },
         {
           metric: 'added TTFB p50 (stream)',
-          ratio: ratioOrNoise(ls.ttfb50 - ds.ttfb50, fs.ttfb50 - ds.ttfb50),
+          ratio: ratioOrNoise(addedTtfb(l), addedTtfb(f)),
+          range: '',
           target: '<= 1.5',
         },
         {
           metric: 'CPU per stream',
-          ratio: ls.cpuUsPerStream / fs.cpuUsPerStream,
+          ratio: cpuStream.median,
+          range: spread(cpuStream),
           target: '<= 1.3',
         },
         {
           metric: 'memory hit CPU / miss CPU',
-          ratio: mem.cpuUsPerReq / l.cpuUsPerReq,
+          ratio: mem.cpuUsPerReq / median(l.s.cpuUsPerReq),
+          range: '',
           target: '< 1',
         },
       ]),
     );
-    console.log(`llm-proxy RSS after the run: ${rss.toFixed(1)} MB (target < 120 MB)`);
+    console.log(`llm-proxy RSS right after the run: ${rss.toFixed(1)} MB (target < 120 MB)`);
+    await sleep(10_000, uncancelled);
+    console.log(
+      `llm-proxy RSS after 10 s idle: ${(proxy.proc.rssBytes() / 1e6).toFixed(1)} MB (for reference)`,
+    );
   } finally {
     for (const p of procs) await p.stop();
     redis.stop();
