@@ -324,7 +324,7 @@ async function main(): Promise<void> {
     );
     const entry = await cacheEntryBytes();
     console.log(
-      `memory per cached entry: ~${Math.round(entry.perEntry)} bytes of heap (${entry.payload} bytes of answer)`,
+      `memory per cached entry: ~${Math.round(entry.perEntry)} bytes of heap (${entry.payload} bytes of answer)${entry.exact ? '' : ' (approximate: run node with --expose-gc)'}`,
     );
 
     const rss = proxy.proc.rssBytes() / 1e6;
