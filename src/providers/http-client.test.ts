@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toUpstreamError, UpstreamError } from './errors.js';
-import { UpstreamClient } from './http-client.js';
+import { openAiErrorBody, UpstreamClient } from './http-client.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -135,5 +135,63 @@ describe('UpstreamClient', () => {
       .catch((e: unknown) => e);
     expect(err).toMatchObject({ kind: 'cancelled' });
     expect(requests).toBe(0);
+  });
+});
+
+describe('openAiErrorBody', () => {
+  const decode = (text: string): unknown => JSON.parse(openAiErrorBody(text)!);
+  const shaped = (
+    message: string,
+    type = 'invalid_request_error',
+    param: string | null = null,
+  ) => ({
+    error: { message, type, param, code: null },
+  });
+
+  it('keeps OpenAI and Anthropic errors: message, type, param and a string code', () => {
+    expect(
+      decode(
+        '{"error":{"message":"bad temperature","type":"invalid_request_error","param":"temperature","code":"bad_value","extra":1}}',
+      ),
+    ).toEqual({
+      error: {
+        message: 'bad temperature',
+        type: 'invalid_request_error',
+        param: 'temperature',
+        code: 'bad_value',
+      },
+    });
+    expect(
+      decode(
+        '{"type":"error","error":{"type":"invalid_request_error","message":"max_tokens: too big"}}',
+      ),
+    ).toEqual(shaped('max_tokens: too big'));
+    // llama.cpp sends a numeric code: dropped, not passed as a number.
+    expect(
+      decode('{"error":{"code":400,"message":"n_ctx exceeded","type":"invalid_request_error"}}'),
+    ).toEqual(shaped('n_ctx exceeded'));
+  });
+
+  it('re-encodes the shapes of vLLM, FastAPI servers, a bare error string and plain text', () => {
+    expect(
+      decode(
+        '{"object":"error","message":"max_tokens must be at least 1","type":"BadRequestError","param":null,"code":400}',
+      ),
+    ).toEqual(shaped('max_tokens must be at least 1', 'BadRequestError'));
+    expect(decode('{"detail":"Not a valid model"}')).toEqual(shaped('Not a valid model'));
+    expect(decode('{"detail":[{"loc":["body","messages"],"msg":"field required"}]}')).toEqual(
+      shaped('[{"loc":["body","messages"],"msg":"field required"}]'),
+    );
+    expect(decode('{"error":"model is required"}')).toEqual(shaped('model is required'));
+    expect(decode('  Bad Request: prompt too long\n')).toEqual(
+      shaped('Bad Request: prompt too long'),
+    );
+  });
+
+  it('bounds the message and gives nothing for an empty body', () => {
+    const long = openAiErrorBody('x'.repeat(10_000))!;
+    expect((JSON.parse(long) as { error: { message: string } }).error.message).toHaveLength(2_000);
+    expect(openAiErrorBody('')).toBeUndefined();
+    expect(openAiErrorBody('   ')).toBeUndefined();
   });
 });

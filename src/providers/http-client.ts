@@ -154,23 +154,55 @@ function scrub(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** An upstream 4xx body re-encoded in OpenAI's error shape (message only; nothing else kept). */
-function openAiErrorBody(text: string): string | undefined {
+/**
+ * An upstream 4xx body re-encoded in OpenAI's error shape, whatever shape it came in, so a
+ * 400/413/422 about the request reaches the client with the upstream's own words instead of
+ * failing over (every provider would refuse the same request). Shapes understood:
+ * `{error: {message, type?, param?, code?}}` (OpenAI, Anthropic, Groq, llama.cpp),
+ * `{error: "..."}`, `{message, type?, param?, code?}` (vLLM), `{detail: ...}` (FastAPI-based
+ * servers), else the body as text. Only message, type, param and code are kept; the text
+ * has already been scrubbed of keys. Empty bodies give undefined (the status line answers).
+ */
+export function openAiErrorBody(text: string): string | undefined {
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as {
-      error?: { message?: unknown; type?: unknown; code?: unknown; param?: unknown };
-    };
-    const e = parsed.error;
-    if (e === undefined || typeof e.message !== 'string') return undefined;
-    return JSON.stringify({
-      error: {
-        message: e.message.slice(0, 2_000),
-        type: typeof e.type === 'string' ? e.type : 'invalid_request_error',
-        param: typeof e.param === 'string' ? e.param : null,
-        code: typeof e.code === 'string' ? e.code : null,
-      },
-    });
+    parsed = JSON.parse(text);
   } catch {
-    return undefined;
+    parsed = undefined;
   }
+  let message = text.trim();
+  let fields: ErrorFields = {};
+  if (isRecord(parsed)) {
+    const { error, detail } = parsed;
+    if (isRecord(error) && typeof error.message === 'string') {
+      message = error.message;
+      fields = error;
+    } else if (typeof error === 'string') {
+      message = error;
+    } else if (typeof parsed.message === 'string') {
+      message = parsed.message;
+      fields = parsed;
+    } else if (detail !== undefined) {
+      message = typeof detail === 'string' ? detail : JSON.stringify(detail);
+    }
+  }
+  if (message === '') return undefined;
+  return JSON.stringify({
+    error: {
+      message: message.slice(0, 2_000),
+      type: typeof fields.type === 'string' ? fields.type : 'invalid_request_error',
+      param: typeof fields.param === 'string' ? fields.param : null,
+      code: typeof fields.code === 'string' ? fields.code : null,
+    },
+  });
+}
+
+interface ErrorFields {
+  type?: unknown;
+  param?: unknown;
+  code?: unknown;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

@@ -3,9 +3,13 @@
  * priority order; a failure moves on at once, the last failure answers the client with a
  * summary of every attempt, and a 4xx about the request itself is passed through.
  */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Fixtures,
+  MODEL,
   apiError,
   attempts,
   chatBody,
@@ -134,5 +138,49 @@ describe('sequential fallback', () => {
     expect(await attempts(proxy, 'alpha')).toEqual({ won: 0, lost: 0, failed: 1 });
     expect(await attempts(proxy, 'beta')).toEqual({ won: 0, lost: 0, failed: 0 });
     await proxy.stop();
+  });
+
+  it("passes through a 400 in vLLM's own error shape too, instead of failing over", async () => {
+    // A real HTTP server in vLLM's wire format for errors: top-level message, numeric code.
+    const vllm = createServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          object: 'error',
+          message: "This model's maximum context length is 4096 tokens.",
+          type: 'BadRequestError',
+          param: null,
+          code: 400,
+        }),
+      );
+    });
+    vllm.listen(0, '127.0.0.1');
+    await once(vllm, 'listening');
+    try {
+      const b = await fx.upstream('b');
+      const proxy = await fx.proxy(
+        proxyConfig([
+          {
+            name: 'alpha',
+            type: 'openai',
+            baseUrl: `http://127.0.0.1:${(vllm.address() as AddressInfo).port}/v1`,
+            models: [MODEL],
+            priority: 1,
+          },
+          provider('beta', b, { priority: 2 }),
+        ]),
+      );
+
+      const err = await apiError(proxy.client.chat.completions.create(chatBody('too long')));
+
+      expect(err.status).toBe(400);
+      expect(err.message).toMatch(/maximum context length is 4096 tokens/);
+      expect(chatRequests(b)).toHaveLength(0);
+      expect(await upstreamRequests(proxy, 'alpha', 'client_error')).toBe(1);
+      await proxy.stop();
+    } finally {
+      vllm.closeAllConnections();
+      vllm.close();
+    }
   });
 });
