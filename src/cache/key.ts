@@ -2,7 +2,7 @@
  * Response cache policy as pure functions: which request fields decide the answer (the key),
  * and whether a request may be answered from the cache at all (the decision).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export type CacheableKind = 'chat' | 'embeddings';
 
@@ -71,7 +71,7 @@ export function responseCacheKey(kind: CacheableKind, body: Record<string, unkno
     const v = body[field];
     if (v !== undefined && v !== null) picked[field] = v;
   }
-  return createHash('sha256').update(canonicalJson(picked)).digest('hex');
+  return hash('sha256', canonicalJson(picked), 'hex');
 }
 
 export interface CacheDecisionInput {

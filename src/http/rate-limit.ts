@@ -14,7 +14,7 @@
  * down, slow or failing the mirror carries on as a per-replica limit. A Redis failure never
  * fails a request.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -84,7 +84,7 @@ export function takeToken(bucket: Bucket, now: number, policy: BucketPolicy): Ra
 
 /** The bucket id of a key: a digest, so no key is ever held in memory maps or Redis key names. */
 export function bucketId(key: string): string {
-  return createHash('sha256').update(key).digest('base64url').slice(0, 22);
+  return hash('sha256', key, 'base64url').slice(0, 22);
 }
 
 /**
