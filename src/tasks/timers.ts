@@ -3,6 +3,18 @@
  * Every wait takes the AbortSignal of the task it runs in, so no sleep outlives its task.
  */
 
+/** Timers armed here and neither fired nor cleared yet. */
+let live = 0;
+
+/**
+ * How many timers of this module are pending: a leak check can assert it is back to where it
+ * was, which Node's resource census can't (armTimer's timers are unref'd, so they are not
+ * listed, and timers are counted by type, not identity).
+ */
+export function liveTimers(): number {
+  return live;
+}
+
 /**
  * Waits `ms`, or less if `signal` aborts first. Resolves true when the full time passed,
  * false when cancelled; it never rejects, so loops can `if (!(await sleep(...))) break`.
@@ -12,12 +24,15 @@ export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const onAbort = (): void => {
       clearTimeout(timer);
+      live--;
       resolve(false);
     };
     const timer = setTimeout(() => {
+      live--;
       signal.removeEventListener('abort', onAbort);
       resolve(true);
     }, ms);
+    live++;
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -30,7 +45,18 @@ export function jittered(base: number, jitter: number, random: () => number = Ma
 
 /** An unref'd one-shot timer, cleared by the returned function. For spawner internals. */
 export function armTimer(ms: number, fire: () => void): () => void {
-  const timer = setTimeout(fire, ms);
+  let pending = true;
+  const timer = setTimeout(() => {
+    pending = false;
+    live--;
+    fire();
+  }, ms);
   timer.unref();
-  return () => clearTimeout(timer);
+  live++;
+  return () => {
+    if (!pending) return;
+    pending = false;
+    live--;
+    clearTimeout(timer);
+  };
 }

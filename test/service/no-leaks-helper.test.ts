@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CACHE_WARM } from '../../src/tasks/index.js';
+import { armTimer } from '../../src/tasks/timers.js';
 import { expectNoLeaks, resourceBaseline } from '../support/no-leaks.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 
@@ -45,6 +46,22 @@ describe('expectNoLeaks', () => {
     await expect(expectNoLeaks([], baseline, SHORT)).rejects.toThrow(
       /leak check failed after 100 ms:[\s\S]*active resources above baseline: Timeout: /,
     );
+  });
+
+  it("fails when one of the spawner's unref'd timers is left armed (Node's census can't see it)", async () => {
+    const baseline = resourceBaseline();
+    const disarm = armTimer(60_000, () => undefined);
+    cleanup = disarm;
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(
+      baseline.get('Timeout') ?? 0,
+    );
+    const before = baseline.get('spawner timers') ?? 0;
+    await expect(expectNoLeaks([], baseline, SHORT)).rejects.toThrow(
+      `active resources above baseline: spawner timers: ${before + 1} now, ${before} before`,
+    );
+    disarm();
+    disarm(); // idempotent: counted once
+    await expect(expectNoLeaks([], baseline, SHORT)).resolves.toBeUndefined();
   });
 
   it('fails when a listening socket is left open', async () => {

@@ -1,15 +1,22 @@
 /**
  * In the spirit of Go's goleak: after a test, every task of the app has settled, none ever
  * leaked, and Node's active resources (sockets, servers, timers) are back to the baseline
- * taken before the test started. Sockets close asynchronously, so it polls briefly.
+ * taken before the test started. Sockets close asynchronously, so it polls briefly. The
+ * spawner's own timers are counted exactly (`liveTimers`): Node's census lists only ref'd
+ * timers, by type, so it would miss an unref'd deadline timer left armed.
  */
 import type { App } from '../../src/app.js';
+import { liveTimers } from '../../src/tasks/timers.js';
+
+/** The census entry for the spawner's own timers (armTimer, sleep), counted exactly. */
+const SPAWNER_TIMERS = 'spawner timers';
 
 export type ResourceBaseline = Map<string, number>;
 
 function census(): ResourceBaseline {
   const counts = new Map<string, number>();
   for (const r of process.getActiveResourcesInfo()) counts.set(r, (counts.get(r) ?? 0) + 1);
+  counts.set(SPAWNER_TIMERS, liveTimers());
   return counts;
 }
 
