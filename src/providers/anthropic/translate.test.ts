@@ -220,6 +220,11 @@ describe('toAnthropicRequest', () => {
       expected: { max_tokens: 99 },
     },
     {
+      name: "clamps a temperature above Anthropic's maximum of 1 (OpenAI allows up to 2)",
+      req: request([{ role: 'user', content: 'x' }], { temperature: 1.7 }),
+      expected: { temperature: 1 },
+    },
+    {
       name: 'passes sampling, stop, stream and user through under Anthropic names',
       req: request([{ role: 'user', content: 'x' }], {
         temperature: 0.5,

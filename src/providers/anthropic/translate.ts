@@ -103,7 +103,10 @@ export function toAnthropicRequest(
     const stops = typeof req.stop === 'string' ? [req.stop] : req.stop;
     if (stops.length > 0) out.stop_sequences = [...stops];
   }
-  if (req.temperature != null) out.temperature = req.temperature;
+  // OpenAI's range is 0-2, Anthropic's 0-1: values up to 1 mean the same on both and pass
+  // as they are; above 1 is "as random as it goes", which on Anthropic is 1. Sending 1.5
+  // would be refused with a 400 that no other provider would have given.
+  if (req.temperature != null) out.temperature = Math.min(req.temperature, 1);
   if (req.top_p != null) out.top_p = req.top_p;
   if (req.stream != null) out.stream = req.stream;
   if (req.user !== undefined) out.metadata = { user_id: req.user };
