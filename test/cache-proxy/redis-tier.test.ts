@@ -109,7 +109,9 @@ describe('Redis tier through the proxy', () => {
     const a = await replica(prefix);
     // A slow upstream keeps the requests in flight when the drain starts: their answers are
     // cached (and queued for Redis) while the drain waits for them, just before it flushes.
-    upstream.set({ latencyMs: 400 });
+    // NOTE: 2 s, not less: on a loaded 2-core machine the 40 requests took over 400 ms to
+    // all reach the upstream, and the first ones had answered before the drain began.
+    upstream.set({ latencyMs: 2_000 });
     const before = upstream.requests;
     const questions = Array.from({ length: 40 }, (_, i) => `drain question ${i}`);
     const answered = Promise.all(questions.map((q) => ask(a, q)));
