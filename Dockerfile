@@ -17,7 +17,8 @@ RUN npm run build && npm prune --omit=dev
 FROM node:20-bookworm-slim
 # HOST: inside a container the proxy must listen on all interfaces, not the 127.0.0.1 default.
 # NODE_OPTIONS: a 4 MB semi-space (V8's default grows to 16 MB) keeps ~25 MB off the RSS
-# at no measured CPU cost (docs/operations.md, "Memory"); npm start and bench:proxy use it too.
+# under load, for a CPU cost within this machine's noise (docs/operations.md, "Memory");
+# npm start and bench:proxy use it too.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=4 \
     HOST=0.0.0.0 \
