@@ -2,6 +2,7 @@
  * What the response cache stores, and its wire form in Redis. Values read back from Redis
  * are validated: anything malformed (another writer, a schema change, corruption) is a miss.
  */
+import { parseRecord } from '../json.js';
 
 /** A cached upstream answer, in the form it is replayed to the client. */
 export interface CachedAnswer {
@@ -25,14 +26,9 @@ function isStringArray(v: unknown): v is string[] {
 
 /** The answer in `text`, or undefined when it is not a well-formed entry. */
 export function parseAnswer(text: string): CachedAnswer | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
-  const { provider, body, chunks, storedAt } = raw as Record<string, unknown>;
+  const raw = parseRecord(text);
+  if (raw === undefined) return undefined;
+  const { provider, body, chunks, storedAt } = raw;
   if (typeof provider !== 'string' || provider === '') return undefined;
   if (typeof storedAt !== 'number' || !Number.isFinite(storedAt)) return undefined;
   if (body !== undefined && typeof body !== 'string') return undefined;

@@ -5,6 +5,7 @@
 import { crossCheck, type CrossCheckInput } from './cross-checks.js';
 import { ConfigError, isWithin, type ConfigProblem } from './errors.js';
 import { interpolate, type Env } from './interpolate.js';
+import { isRecord } from '../json.js';
 import { errorMap, problemsFromIssues } from './issues.js';
 import { providerSchema, type ProviderConfig } from './provider-schema.js';
 import { condenseSchema, configSchema, type Config } from './schema.js';
@@ -104,8 +105,4 @@ function withoutNullKeys(node: unknown): unknown {
       .filter(([, value]) => value !== null)
       .map(([key, value]) => [key, withoutNullKeys(value)]),
   );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -4,6 +4,7 @@
  * (a bad PORT is reported like a bad `server.port`).
  */
 import type { Env } from './interpolate.js';
+import { isRecord } from '../json.js';
 
 export interface ServerEnvOverride {
   readonly tree: unknown;
@@ -31,8 +32,4 @@ export function applyServerEnv(tree: unknown, env: Env): ServerEnvOverride {
   }
   if (sources.size === 0) return { tree, sources };
   return { tree: { ...tree, server: next }, sources };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -18,13 +18,13 @@ import {
   TOOL_ARGUMENTS,
   allText,
   answerText,
-  isRecord,
   lastUserText,
   mentionsTool,
   splitInto,
   textOf,
   wordCount,
 } from './content.js';
+import { isRecord } from '../json.js';
 
 export const ANTHROPIC_VERSION_HEADER = 'anthropic-version';
 

@@ -3,15 +3,12 @@
  * counts (whitespace words: cheap, stable, and good enough for accounting tests) and
  * embeddings hashed from the input. Same request in, same bytes out.
  */
+import { isRecord } from '../json.js';
 
 export const TOOL_ARGUMENTS = '{"q":"x"}';
 /** The tool-call arguments as streamed: two pieces that only parse once joined. */
 export const TOOL_ARGUMENT_PIECES: readonly string[] = ['{"q":', '"x"}'];
 export const EMBEDDING_DIMENSIONS = 8;
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * The text of a message's content in either format: a string, or content parts/blocks whose

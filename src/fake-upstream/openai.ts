@@ -18,12 +18,12 @@ import {
   allText,
   answerText,
   embeddingOf,
-  isRecord,
   lastUserText,
   mentionsTool,
   splitInto,
   wordCount,
 } from './content.js';
+import { isRecord } from '../json.js';
 
 const ERROR_KINDS: Record<number, { type: string; code: string | null }> = {
   400: { type: 'invalid_request_error', code: null },

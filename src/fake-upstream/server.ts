@@ -21,7 +21,7 @@ import {
   type ForcedFailure,
   type FakeUpstreamOptions,
 } from './behaviour.js';
-import { isRecord } from './content.js';
+import { isRecord } from '../json.js';
 import { EventLog, type FakeEvent } from './events.js';
 import { Exchange } from './exchange.js';
 import { openaiApi } from './openai.js';

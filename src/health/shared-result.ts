@@ -5,6 +5,7 @@
  * treated like no result at all.
  */
 import type { ProbeResult } from './health-state.js';
+import { parseRecord } from '../json.js';
 
 /** Schema version in every key, so a release that changes the format reads nothing older. */
 export const SHARED_HEALTH_SCHEMA = 'v1';
@@ -48,14 +49,9 @@ export function encodeResult(result: ProbeResult, at: number, by: string): strin
 /** The result in `text`, or undefined when it is absent or not well formed. */
 export function decodeResult(text: string | null): PublishedResult | undefined {
   if (text === null) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
-  const { ok, latencyMs, at, by } = raw as Record<string, unknown>;
+  const raw = parseRecord(text);
+  if (raw === undefined) return undefined;
+  const { ok, latencyMs, at, by } = raw;
   if (typeof ok !== 'boolean' || typeof by !== 'string' || by === '') return undefined;
   if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
   if (ok && (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0))

@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { errors } from './errors.js';
+import { isRecord } from '../json.js';
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
@@ -64,11 +65,11 @@ export async function readJsonObject(
   } catch (err) {
     throw errors.badJson((err as Error).message);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+  if (!isRecord(parsed)) {
     throw errors.badBody('The request body must be a JSON object.', null);
   }
   if (nestedDeeperThan(parsed, MAX_JSON_DEPTH)) throw errors.tooDeep(MAX_JSON_DEPTH);
-  return parsed as Record<string, unknown>;
+  return parsed;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { context as otelApi, propagation, type Context } from '@opentelemetry/api';
 import { Pool } from './undici.js';
 import type { ProbeConfig } from '../config/index.js';
+import { isRecord, parseRecord } from '../json.js';
 import { parseRetryAfter } from '../routing/policy/index.js';
 import { statusError, toUpstreamError, UpstreamError } from './errors.js';
 import { UpstreamHandler, type UpstreamBody } from './upstream-response.js';
@@ -164,15 +165,10 @@ function scrub(text: string, secrets: readonly string[]): string {
  * has already been scrubbed of keys. Empty bodies give undefined (the status line answers).
  */
 export function openAiErrorBody(text: string): string | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
+  const parsed = parseRecord(text);
   let message = text.trim();
   let fields: ErrorFields = {};
-  if (isRecord(parsed)) {
+  if (parsed !== undefined) {
     const { error, detail } = parsed;
     if (isRecord(error) && typeof error.message === 'string') {
       message = error.message;
@@ -201,8 +197,4 @@ interface ErrorFields {
   type?: unknown;
   param?: unknown;
   code?: unknown;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
