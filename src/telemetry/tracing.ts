@@ -5,6 +5,7 @@
  * dearer here, so spans are parented explicitly (the spawner's scopes carry the context).
  */
 import { ROOT_CONTEXT, trace, type ContextManager, type Tracer } from '@opentelemetry/api';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface Tracing {
   readonly tracer: Tracer;
@@ -40,6 +41,30 @@ const explicitOnly: ContextManager = {
 };
 
 /**
+ * http/protobuf: spans are encoded as they end, into batches of 512 (the spec's default),
+ * since an export then only copies bytes. See otlp/span-processor.ts.
+ */
+async function protobufProcessor(env: NodeJS.ProcessEnv): Promise<SpanProcessor> {
+  const { EncodingSpanProcessor, batchOptionsFromEnv, otlpProtobufExporter } =
+    await import('./otlp/span-processor.js');
+  return new EncodingSpanProcessor(otlpProtobufExporter(tracesUrl(env)), batchOptionsFromEnv(env));
+}
+
+/**
+ * http/json: the SDK's BatchSpanProcessor and JSON exporter. NOTE: that exporter serializes a
+ * whole batch in one synchronous run, ~15 us a span here: the SDK's default batch of 512
+ * stalled the event loop ~8 ms, so batches are 128 unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says.
+ */
+async function jsonProcessor(env: NodeJS.ProcessEnv): Promise<SpanProcessor> {
+  const [{ BatchSpanProcessor }, { OTLPTraceExporter }] = await Promise.all([
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
+  const batch = env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ? {} : { maxExportBatchSize: 128 };
+  return new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(env) }), batch);
+}
+
+/**
  * Starts the SDK when OTEL_* asks for traces. NOTE: the SDK and exporter are imported only
  * then: together they hold ~30 MB resident that a proxy without tracing should not pay.
  */
@@ -53,23 +78,14 @@ export async function startTracing(
   // default; payloads ~3x smaller than JSON, which showed in CPU per request) or http/json.
   const protocol =
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
-  const [{ NodeSDK, tracing }, { OTLPTraceExporter }] = await Promise.all([
+  const [{ NodeSDK }, spanProcessor] = await Promise.all([
     import('@opentelemetry/sdk-node'),
-    protocol === 'http/json'
-      ? import('@opentelemetry/exporter-trace-otlp-http')
-      : import('@opentelemetry/exporter-trace-otlp-proto'),
+    protocol === 'http/json' ? jsonProcessor(env) : protobufProcessor(env),
   ]);
-  // NOTE: an export serializes its whole batch in one synchronous run, ~15 us a span here:
-  // the SDK's default batch of 512 stalled the event loop ~8 ms and put the traced proxy's
-  // p99 at 300 req/s near 16 ms (3.4 ms untraced). Batches of 128 keep a stall near 2 ms.
-  // OTEL_BSP_MAX_EXPORT_BATCH_SIZE still wins when set.
-  const batch = env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ? {} : { maxExportBatchSize: 128 };
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME wins, as everywhere in OTel; then telemetry.serviceName.
     serviceName: env.OTEL_SERVICE_NAME ?? defaults.serviceName ?? 'llm-proxy',
-    spanProcessors: [
-      new tracing.BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(env) }), batch),
-    ],
+    spanProcessors: [spanProcessor],
     contextManager: explicitOnly,
     instrumentations: [],
     // Metrics go to Prometheus (/metrics) and logs to stdout; OTel exports traces only.
