@@ -56,6 +56,7 @@ async function receiver(): Promise<Receiver> {
 }
 
 afterEach(async () => {
+  server?.closeAllConnections();
   await new Promise<void>((done) => (server?.listening ? server.close(() => done()) : done()));
   server = undefined;
 });
@@ -128,6 +129,36 @@ describe('EncodingSpanProcessor', () => {
     await processor.forceFlush();
     expect(rx.bodies).toHaveLength(3);
     await provider.shutdown();
+    await rx.close();
+  });
+
+  it('resolves a flush once what ended before it is sent, not what ends after', async () => {
+    const rx = await receiver();
+    const { processor, provider, tracer } = setup(rx.url, { maxExportBatchSize: 1 });
+    // The receiver answers the first export and holds every later one until released.
+    const held: (() => void)[] = [];
+    server!.removeAllListeners('request');
+    server!.on('request', (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const answer = (): void => void res.writeHead(200).end();
+        if (rx.bodies.push({ type: req.headers['content-type'], body: Buffer.alloc(0) }) === 1)
+          answer();
+        else held.push(answer);
+      });
+    });
+    tracer.startSpan('first').end();
+    const flushed = processor.forceFlush();
+    tracer.startSpan('second').end();
+    tracer.startSpan('third').end();
+    await flushed;
+    await expect.poll(() => held.length).toBe(1);
+    expect(rx.bodies).toHaveLength(2);
+    held.shift()!();
+    await expect.poll(() => held.length).toBe(1);
+    held.shift()!();
+    await provider.shutdown();
+    expect(rx.bodies).toHaveLength(3);
     await rx.close();
   });
 

@@ -138,6 +138,10 @@ export class EncodingSpanProcessor implements SpanProcessor {
   private exporting: Promise<void> | undefined;
   private disarmDelay: (() => void) | undefined;
   private shutdownOnce: Promise<void> | undefined;
+  /** Batches sealed and batches sent so far: a flush waits for those sealed before it. */
+  private sealedBatches = 0;
+  private sentBatches = 0;
+  private flushes: { upTo: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly exporter: EncodedBatchExporter,
@@ -167,10 +171,13 @@ export class EncodingSpanProcessor implements SpanProcessor {
     }
   }
 
-  async forceFlush(): Promise<void> {
+  /** Exports what has ended so far and resolves when it has been sent (or has failed). */
+  forceFlush(): Promise<void> {
     this.seal();
+    const upTo = this.sealedBatches;
     this.pump();
-    while (this.exporting !== undefined) await this.exporting;
+    if (this.sentBatches >= upTo) return Promise.resolve();
+    return new Promise((resolve) => this.flushes.push({ upTo, resolve }));
   }
 
   shutdown(): Promise<void> {
@@ -196,6 +203,7 @@ export class EncodingSpanProcessor implements SpanProcessor {
   private seal(): void {
     if (this.current.count === 0) return;
     this.waiting.push(this.current);
+    this.sealedBatches++;
     this.current = new Batch(this.spare);
   }
 
@@ -212,6 +220,12 @@ export class EncodingSpanProcessor implements SpanProcessor {
     this.queued -= batch.count;
     this.exporting = this.send(batch).then(() => {
       this.exporting = undefined;
+      this.sentBatches++;
+      const due = this.flushes.filter((f) => f.upTo <= this.sentBatches);
+      if (due.length > 0) {
+        this.flushes = this.flushes.filter((f) => f.upTo > this.sentBatches);
+        for (const f of due) f.resolve();
+      }
       this.pump();
     });
   }
