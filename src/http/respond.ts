@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Frame } from '../providers/index.js';
 import type { ProxyError } from './errors.js';
+import { merged } from '../objects.js';
 
 export type ExtraHeaders = Record<string, string>;
 
@@ -15,11 +16,13 @@ export function sendJson(
   headers: ExtraHeaders = {},
 ): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, {
-    ...headers,
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-  });
+  res.writeHead(
+    status,
+    merged(headers, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+    }),
+  );
   res.end(body);
 }
 
@@ -29,12 +32,14 @@ export function sendError(res: ServerResponse, err: ProxyError, headers: ExtraHe
 }
 
 export function startSse(res: ServerResponse, headers: ExtraHeaders): void {
-  res.writeHead(200, {
-    ...headers,
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    'x-accel-buffering': 'no',
-  });
+  res.writeHead(
+    200,
+    merged(headers, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+    }),
+  );
   // Headers go out with the first frame; nothing is batched after that.
 }
 

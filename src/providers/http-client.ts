@@ -10,6 +10,7 @@ import { isRecord, parseRecord } from '../json.js';
 import { parseRetryAfter } from '../routing/policy/index.js';
 import { statusError, toUpstreamError, UpstreamError } from './errors.js';
 import { UpstreamHandler, type UpstreamBody } from './upstream-response.js';
+import { merged } from '../objects.js';
 
 export interface UpstreamClientOptions {
   baseUrl: string;
@@ -108,7 +109,7 @@ export class UpstreamClient {
     if (signal.aborted) throw toUpstreamError(signal.reason, signal);
     let headers = this.headers;
     if (req.otelContext !== undefined && req.otelContext !== otelApi.active()) {
-      headers = { ...headers };
+      headers = merged(headers, {});
       propagation.inject(req.otelContext, headers);
     }
     try {

@@ -12,6 +12,7 @@ import {
   type ChatAnswer,
   type Provider,
 } from '../providers/index.js';
+import { merged } from '../objects.js';
 import { sleep, TaskCancelledError } from '../tasks/index.js';
 import { armTimer } from '../tasks/timers.js';
 import type { ProviderInstruments, UpstreamOutcome } from '../telemetry/proxy-metrics.js';
@@ -132,8 +133,7 @@ interface RelayWatch {
 function watched<T extends Answer>(answer: T, signal: AbortSignal, relay: RelayWatch): T {
   if (answer.kind !== 'stream') return answer;
   const rest = answer.rest;
-  return {
-    ...answer,
+  return merged(answer, {
     rest: {
       next: async () => {
         try {
@@ -146,7 +146,7 @@ function watched<T extends Answer>(answer: T, signal: AbortSignal, relay: RelayW
         }
       },
     },
-  };
+  });
 }
 
 /**

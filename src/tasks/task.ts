@@ -16,6 +16,7 @@ import type { Runtime, TaskInfo } from './runtime.js';
 import { Scope } from './scope.js';
 import { armTimer } from './timers.js';
 import type { CancelReason, Outcome, TaskKind, TaskState } from './vocabulary.js';
+import { merged } from '../objects.js';
 
 export type TaskResult<T> =
   | { readonly outcome: 'completed'; readonly value: T }
@@ -103,13 +104,12 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   ) {
     this.id = rt.nextId();
     if (rt.tracer !== undefined) {
-      const attributes: Attributes = {
-        ...spanAs?.attributes,
+      const attributes: Attributes = merged(spanAs?.attributes, {
         'task.owner': m.def.owner,
         'task.name': m.def.task,
         'task.id': this.id,
         'task.kind': kind,
-      };
+      });
       this.span = rt.tracer.startSpan(
         spanAs?.name ?? `${m.def.owner}/${m.def.task}`,
         spanAs?.kind === undefined ? { attributes } : { attributes, kind: spanAs.kind },

@@ -28,6 +28,7 @@ import type { RequestIO } from '../proxy-request.js';
 import { endSseWithError, sendJson, startSse, writeFrame, type ExtraHeaders } from '../respond.js';
 import { genAiRequest, genAiResponse } from '../request-span.js';
 import { parseChatRequest } from '../validate.js';
+import { merged } from '../../objects.js';
 
 export interface ChatDeps {
   engine: FallbackEngine;
@@ -76,7 +77,13 @@ export function chatHandler(deps: ChatDeps) {
         key = responseCacheKey('chat', raw);
         const hit = await deps.cache.get(key);
         if (hit !== undefined && !ctx.cancelled) {
-          return replay(io, hit.answer, stream, body, { ...headers, 'x-llm-proxy-cache': 'hit' });
+          return replay(
+            io,
+            hit.answer,
+            stream,
+            body,
+            merged(headers, { 'x-llm-proxy-cache': 'hit' }),
+          );
         }
       }
     }

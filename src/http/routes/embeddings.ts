@@ -9,6 +9,7 @@ import { sendJson, type ExtraHeaders } from '../respond.js';
 import { genAiRequest, genAiResponse } from '../request-span.js';
 import { parseEmbeddingsRequest } from '../validate.js';
 import { recordUsage, type ChatDeps } from './chat.js';
+import { merged } from '../../objects.js';
 
 export function embeddingsHandler(deps: ChatDeps) {
   return async function embeddings(ctx: TaskContext, io: RequestIO): Promise<void> {
@@ -31,11 +32,15 @@ export function embeddingsHandler(deps: ChatDeps) {
         key = responseCacheKey('embeddings', raw);
         const hit = await deps.cache.get(key);
         if (hit?.answer.body !== undefined) {
-          sendJson(io.res, 200, hit.answer.body, {
-            ...headers,
-            'x-llm-proxy-cache': 'hit',
-            'x-llm-proxy-provider': hit.answer.provider,
-          });
+          sendJson(
+            io.res,
+            200,
+            hit.answer.body,
+            merged(headers, {
+              'x-llm-proxy-cache': 'hit',
+              'x-llm-proxy-provider': hit.answer.provider,
+            }),
+          );
           return;
         }
       }
@@ -45,7 +50,12 @@ export function embeddingsHandler(deps: ChatDeps) {
       p.embeddings(body, { signal, otelContext }),
     );
     io.upstreamMs += performance.now() - waitStart;
-    sendJson(io.res, 200, win.answer.body, { ...headers, 'x-llm-proxy-provider': win.provider });
+    sendJson(
+      io.res,
+      200,
+      win.answer.body,
+      merged(headers, { 'x-llm-proxy-provider': win.provider }),
+    );
     await win.release();
     recordUsage(deps.metrics, win.provider, win.answer.usage);
     io.provider = win.provider;
