@@ -15,6 +15,14 @@ function varintSize(v: number): number {
   return 5;
 }
 
+/** The value of a hex digit's char code (either case); 0 for anything else. */
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return 0;
+}
+
 export class ProtobufSink {
   buf: Buffer;
   pos = 0;
@@ -36,6 +44,12 @@ export class ProtobufSink {
 
   /** An unsigned varint of up to 32 bits, or a 64-bit two's-complement one outside that. */
   varint(value: number): void {
+    if (value >= 0 && value < 0x80) {
+      // Tags, small counts and lengths: most varints of a span.
+      if (this.pos === this.buf.length) this.ensure(1);
+      this.buf[this.pos++] = value;
+      return;
+    }
     this.ensure(10);
     const b = this.buf;
     if (value >= 0 && value <= 0xffffffff) {
@@ -124,11 +138,17 @@ export class ProtobufSink {
 
   /** Length-prefixed bytes from a hex string (trace and span ids), without an interim array. */
   hex(id: string): void {
-    this.ensure(1 + (id.length >>> 1));
-    // Ids are 16 or 8 bytes: the length fits the one reserved byte.
-    const n = this.buf.write(id, this.pos + 1, 'hex');
-    this.buf[this.pos] = n;
-    this.pos += 1 + n;
+    const n = id.length >>> 1;
+    this.ensure(1 + n);
+    const b = this.buf;
+    let p = this.pos;
+    // Ids are 16 or 8 bytes: the length is one byte. The SDK's ids are hex; anything else
+    // reads as 0 (the serializer's hexToBinary garbles it differently; neither validates).
+    b[p++] = n;
+    for (let i = 0; i < n; i++) {
+      b[p++] = (nibble(id.charCodeAt(2 * i)) << 4) | nibble(id.charCodeAt(2 * i + 1));
+    }
+    this.pos = p;
   }
 
   /** Opens a nested message: returns where its length goes, for `end`. */
@@ -159,8 +179,17 @@ export class ProtobufSink {
 
   /** Appends raw, already-encoded bytes. */
   raw(data: Uint8Array): void {
-    this.ensure(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
+    const n = data.length;
+    this.ensure(n);
+    if (n > 64) {
+      this.buf.set(data, this.pos);
+      this.pos += n;
+      return;
+    }
+    // A byte loop beats TypedArray#set's fixed cost for the short runs cached keys are.
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) b[p++] = data[i]!;
+    this.pos = p;
   }
 }

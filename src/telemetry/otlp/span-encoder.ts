@@ -92,9 +92,27 @@ function writeAnyValue(w: ProtobufSink, value: unknown): void {
   // Anything else (undefined, null) is an empty AnyValue.
 }
 
+/**
+ * `KeyValue.key` fields, encoded once per distinct key: attribute keys come from code, a few
+ * dozen of them, and are the bulk of a span's strings. Bounded, in case a caller's keys aren't.
+ */
+const keyFields = new Map<string, Uint8Array>();
+const KEY_CACHE_MAX = 512;
+
+function keyField(key: string): Uint8Array {
+  let field = keyFields.get(key);
+  if (field === undefined) {
+    const w = new ProtobufSink(key.length * 3 + 8);
+    w.tag(1, LEN);
+    w.string(key);
+    field = w.buf.subarray(0, w.pos);
+    if (keyFields.size < KEY_CACHE_MAX) keyFields.set(key, field);
+  }
+  return field;
+}
+
 function writeKeyValue(w: ProtobufSink, key: string, value: unknown): void {
-  w.tag(1, LEN);
-  w.string(key);
+  w.raw(keyField(key));
   w.tag(2, LEN);
   const at = w.begin();
   writeAnyValue(w, value);
@@ -102,8 +120,11 @@ function writeKeyValue(w: ProtobufSink, key: string, value: unknown): void {
 }
 
 function writeAttributes(w: ProtobufSink, attributes: Attributes | undefined, field: number): void {
-  for (const key in attributes) {
-    if (!Object.hasOwn(attributes, key)) continue;
+  if (attributes === undefined) return;
+  // Own enumerable keys, in order, as the serializer's for-in + hasOwn; faster here.
+  const keys = Object.keys(attributes);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
     w.tag(field, LEN);
     const at = w.begin();
     writeKeyValue(w, key, attributes[key]);
