@@ -174,6 +174,31 @@ describe('EncodingSpanProcessor', () => {
   });
 });
 
+describe('EncodingSpanProcessor with a failing exporter', () => {
+  it('survives an exporter that throws, without leaving its timeout armed', async () => {
+    const timersBefore = liveTimers();
+    let calls = 0;
+    const processor = new EncodingSpanProcessor(
+      {
+        export: () => {
+          calls++;
+          throw new Error('exporter broke');
+        },
+        shutdown: () => Promise.resolve(),
+      },
+      { ...BATCH_DEFAULTS, maxExportBatchSize: 1 },
+    );
+    const provider = new BasicTracerProvider({ spanProcessors: [processor] });
+    const tracer = provider.getTracer('llm-proxy');
+    tracer.startSpan('one').end();
+    tracer.startSpan('two').end();
+    await processor.forceFlush();
+    expect(calls).toBe(2);
+    expect(liveTimers()).toBe(timersBefore);
+    await provider.shutdown();
+  });
+});
+
 describe('batchOptionsFromEnv', () => {
   it('reads OTEL_BSP_* and ignores what is not a non-negative number', () => {
     expect(

@@ -241,11 +241,18 @@ export class EncodingSpanProcessor implements SpanProcessor {
         const disarm = armTimer(this.opts.exportTimeoutMillis, () =>
           resolve({ code: ExportResultCode.FAILED, error: new Error('span export timed out') }),
         );
-        this.exporter.export(batch, (r) => {
+        try {
+          this.exporter.export(batch, (r) => {
+            answered = true;
+            disarm();
+            resolve(r);
+          });
+        } catch (err) {
+          // Thrown before it took the batch: nothing reads the buffers, they can go back.
           answered = true;
           disarm();
-          resolve(r);
-        });
+          resolve({ code: ExportResultCode.FAILED, error: err as Error });
+        }
       });
       if (result.code !== ExportResultCode.SUCCESS)
         globalErrorHandler(result.error ?? new Error('span export failed'));
