@@ -56,6 +56,7 @@ export async function serve(
   const logger = createLogger({ level: config.telemetry.logLevel });
   const tracing = await startTracing(env, version(), {
     serviceName: config.telemetry.serviceName,
+    log: logger.child({ component: 'tracing' }),
   });
   const app = createApp({ config, logger, tracer: tracing?.tracer, version: version() });
   let server;

@@ -6,6 +6,7 @@
  */
 import { ROOT_CONTEXT, trace, type ContextManager, type Tracer } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ExportLog } from './otlp/span-processor.js';
 
 export interface Tracing {
   readonly tracer: Tracer;
@@ -44,10 +45,17 @@ const explicitOnly: ContextManager = {
  * http/protobuf: spans are encoded as they end, into batches of 512 (the spec's default),
  * since an export then only copies bytes. See otlp/span-processor.ts.
  */
-async function protobufProcessor(env: NodeJS.ProcessEnv): Promise<SpanProcessor> {
+async function protobufProcessor(
+  env: NodeJS.ProcessEnv,
+  log: ExportLog | undefined,
+): Promise<SpanProcessor> {
   const { EncodingSpanProcessor, batchOptionsFromEnv, otlpProtobufExporter } =
     await import('./otlp/span-processor.js');
-  return new EncodingSpanProcessor(otlpProtobufExporter(tracesUrl(env)), batchOptionsFromEnv(env));
+  return new EncodingSpanProcessor(
+    otlpProtobufExporter(tracesUrl(env)),
+    batchOptionsFromEnv(env),
+    log,
+  );
 }
 
 /**
@@ -71,7 +79,7 @@ async function jsonProcessor(env: NodeJS.ProcessEnv): Promise<SpanProcessor> {
 export async function startTracing(
   env: NodeJS.ProcessEnv,
   version: string,
-  defaults: { serviceName?: string } = {},
+  defaults: { serviceName?: string; log?: ExportLog } = {},
 ): Promise<Tracing | undefined> {
   if (!tracingEnabled(env)) return undefined;
   // OTLP over HTTP in the protocol the standard variables ask for: http/protobuf (the spec's
@@ -80,7 +88,7 @@ export async function startTracing(
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
   const [{ NodeSDK }, spanProcessor] = await Promise.all([
     import('@opentelemetry/sdk-node'),
-    protocol === 'http/json' ? jsonProcessor(env) : protobufProcessor(env),
+    protocol === 'http/json' ? jsonProcessor(env) : protobufProcessor(env, defaults.log),
   ]);
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME wins, as everywhere in OTel; then telemetry.serviceName.

@@ -61,12 +61,18 @@ afterEach(async () => {
   server = undefined;
 });
 
-function setup(url: string, opts: Partial<BatchOptions>) {
+type Logged = [level: 'warn' | 'info', fields: object, msg: string];
+
+function setup(url: string, opts: Partial<BatchOptions>, logged: Logged[] = []) {
   const memory = new InMemorySpanExporter();
-  const processor = new EncodingSpanProcessor(otlpProtobufExporter(url), {
-    ...BATCH_DEFAULTS,
-    ...opts,
-  });
+  const processor = new EncodingSpanProcessor(
+    otlpProtobufExporter(url),
+    { ...BATCH_DEFAULTS, ...opts },
+    {
+      warn: (fields, msg) => logged.push(['warn', fields, msg]),
+      info: (fields, msg) => logged.push(['info', fields, msg]),
+    },
+  );
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': 'processor-test' }),
     spanProcessors: [processor, new SimpleSpanProcessor(memory)],
@@ -104,14 +110,15 @@ describe('EncodingSpanProcessor', () => {
     await rx.close();
   });
 
-  it('drops what does not fit the queue and goes on after a refused export', async () => {
+  it('drops what does not fit the queue and goes on after refused exports, saying so once', async () => {
     const rx = await receiver();
     rx.status = 400;
-    const { processor, provider, tracer } = setup(rx.url, {
-      maxQueueSize: 4,
-      maxExportBatchSize: 4,
-      scheduledDelayMillis: 60_000,
-    });
+    const logged: Logged[] = [];
+    const { processor, provider, tracer } = setup(
+      rx.url,
+      { maxQueueSize: 4, maxExportBatchSize: 4, scheduledDelayMillis: 60_000 },
+      logged,
+    );
     // The first 4 fill a batch and leave at once; with one export at a time, the next 4 queue
     // and the last 2 find the queue full.
     for (let i = 0; i < 10; i++) tracer.startSpan(`s${i}`).end();
@@ -128,6 +135,14 @@ describe('EncodingSpanProcessor', () => {
     tracer.startSpan('after').end();
     await processor.forceFlush();
     expect(rx.bodies).toHaveLength(3);
+    // One line when dropping starts, one when exports start failing, one for each recovery.
+    expect(logged.map(([level, fields]) => [level, fields])).toEqual([
+      ['warn', { maxQueueSize: 4 }],
+      ['warn', { err: expect.any(String) as unknown }],
+      ['info', { droppedSpans: 2 }],
+      ['info', { failedExports: 2 }],
+    ]);
+    expect(logged[1]![2]).toMatch(/^span export failing: /);
     await provider.shutdown();
     await rx.close();
   });

@@ -6,7 +6,7 @@
  * its batch is serialized. The HTTP side (headers, compression, retries, timeouts from the
  * OTEL_EXPORTER_OTLP_* variables) is otlp-exporter-base's, as in the OTel exporter.
  */
-import { diag, TraceFlags } from '@opentelemetry/api';
+import { TraceFlags } from '@opentelemetry/api';
 import { ExportResultCode, globalErrorHandler, type ExportResult } from '@opentelemetry/core';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import {
@@ -128,6 +128,14 @@ class Batch implements EncodedBatch {
   }
 }
 
+/** Where the processor says that exports fail or spans are dropped, and when that ends. */
+export interface ExportLog {
+  warn(fields: object, msg: string): void;
+  info(fields: object, msg: string): void;
+}
+
+const silent: ExportLog = { warn() {}, info() {} };
+
 export class EncodingSpanProcessor implements SpanProcessor {
   private readonly spare: ProtobufSink[] = [];
   private current = new Batch(this.spare);
@@ -142,10 +150,13 @@ export class EncodingSpanProcessor implements SpanProcessor {
   private sealedBatches = 0;
   private sentBatches = 0;
   private flushes: { upTo: number; resolve: () => void }[] = [];
+  /** Exports failed in a row: logged when the run starts and when it ends, not each time. */
+  private failedExports = 0;
 
   constructor(
     private readonly exporter: EncodedBatchExporter,
     private readonly opts: BatchOptions = BATCH_DEFAULTS,
+    private readonly log: ExportLog = silent,
   ) {}
 
   onStart(): void {}
@@ -154,11 +165,15 @@ export class EncodingSpanProcessor implements SpanProcessor {
     if (this.shutdownOnce !== undefined) return;
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
     if (this.queued >= this.opts.maxQueueSize) {
-      if (this.dropped++ === 0) diag.debug('maxQueueSize reached, dropping spans');
+      if (this.dropped++ === 0)
+        this.log.warn(
+          { maxQueueSize: this.opts.maxQueueSize },
+          'span queue full: dropping spans until the exporter catches up',
+        );
       return;
     }
     if (this.dropped > 0) {
-      diag.warn(`Dropped ${this.dropped} spans because maxQueueSize reached`);
+      this.log.info({ droppedSpans: this.dropped }, 'span queue has room again');
       this.dropped = 0;
     }
     if (!this.current.add(span)) return;
@@ -230,6 +245,18 @@ export class EncodingSpanProcessor implements SpanProcessor {
     });
   }
 
+  /** Logs the start and the end of a run of failed exports (a collector down is one line). */
+  private exported(error: Error | undefined): void {
+    if (error === undefined) {
+      if (this.failedExports > 0)
+        this.log.info({ failedExports: this.failedExports }, 'span export recovered');
+      this.failedExports = 0;
+      return;
+    }
+    if (this.failedExports++ === 0)
+      this.log.warn({ err: error.message }, `span export failing: ${error.message}`);
+  }
+
   /** One export, settled by its result or by the export timeout; never rejects. */
   private async send(batch: Batch): Promise<void> {
     let answered = false;
@@ -254,10 +281,9 @@ export class EncodingSpanProcessor implements SpanProcessor {
           resolve({ code: ExportResultCode.FAILED, error: err as Error });
         }
       });
-      if (result.code !== ExportResultCode.SUCCESS)
-        globalErrorHandler(result.error ?? new Error('span export failed'));
+      this.exported(result.code === ExportResultCode.SUCCESS ? undefined : result.error);
     } catch (err) {
-      globalErrorHandler(err as Error);
+      this.exported(err instanceof Error ? err : new Error(String(err)));
     } finally {
       // A timed-out export may still read its buffers; only an answered one gives them back.
       if (answered) batch.recycle();
