@@ -17,6 +17,7 @@ import { planCondensation, truncateToBudget } from './policy.js';
 import { summarizerMessages, summaryMessage } from './prompt.js';
 import { createTokenCounter, loadTokenizer, tokenUpperBound } from './tokens.js';
 import type { ChatMessage, TokenCount } from './types.js';
+import { untilAborted } from './until-aborted.js';
 
 export interface CondenseModelConfig {
   /** Prompt tokens this model may be sent. */
@@ -63,6 +64,12 @@ export class Condenser {
   private readonly cache: CondenserCache;
   private readonly metrics: CondenserMetrics;
   private readonly logger: Logger | undefined;
+  /**
+   * Summaries being made, by cache key, with the signal of the request making them: an
+   * identical conversation arriving meanwhile waits for that summary instead of asking the
+   * summariser again (per replica; across replicas the shared cache catches later ones).
+   */
+  private readonly inflight = new Map<string, { text: Promise<string>; owner: AbortSignal }>();
 
   constructor({ models, summarize, cache, registry, logger }: CondenserOptions) {
     // A Map, so a model named like an Object.prototype member is not "configured".
@@ -134,8 +141,37 @@ export class Condenser {
     context: unknown,
   ): Promise<{ text: string; cacheHit: boolean }> {
     const key = summaryCacheKey(summarizerModel, older);
-    const cached = await this.cache.get(key);
-    if (cached !== undefined) return { text: cached, cacheHit: true };
+    for (;;) {
+      const cached = await this.cache.get(key);
+      if (cached !== undefined) return { text: cached, cacheHit: true };
+      const pending = this.inflight.get(key);
+      if (pending === undefined) break;
+      try {
+        // Made by another request: counted as a cache hit, since this one asked nobody.
+        return { text: await untilAborted(pending.text, signal), cacheHit: true };
+      } catch (err) {
+        if (signal.aborted || !pending.owner.aborted) throw err;
+        // Its request went away and took the summary with it: make it here instead.
+        if (this.inflight.get(key) === pending) this.inflight.delete(key);
+      }
+    }
+    const text = this.summarizeNew(summarizerModel, older, signal, context, key);
+    const entry = { text, owner: signal };
+    this.inflight.set(key, entry);
+    try {
+      return { text: await text, cacheHit: false };
+    } finally {
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
+    }
+  }
+
+  private async summarizeNew(
+    summarizerModel: string,
+    older: readonly ChatMessage[],
+    signal: AbortSignal,
+    context: unknown,
+    key: string,
+  ): Promise<string> {
     const text = (
       await this.summarize(
         { model: summarizerModel, messages: summarizerMessages(older) },
@@ -145,7 +181,7 @@ export class Condenser {
     ).trim();
     if (text === '') throw new Error('the summariser returned an empty summary');
     this.cache.set(key, text);
-    return { text, cacheHit: false };
+    return text;
   }
 
   private truncate(

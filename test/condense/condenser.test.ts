@@ -13,6 +13,7 @@ import {
   type CondenseModelConfig,
 } from '../../src/condense/index.js';
 import { CONTRACT_TASKS, Supervisor } from '../../src/tasks/index.js';
+import { sleep } from '../../src/tasks/timers.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import {
   httpSummarize,
@@ -245,6 +246,49 @@ describe('Condenser', () => {
     await expect.poll(() => server.disconnects).toBe(1);
     expect(await condenseTotal(registry, 'truncated')).toBe(0);
     expect(await condenseTotal(registry, 'rejected')).toBe(0);
+  });
+
+  it('asks the summariser once for identical conversations that arrive together', async () => {
+    const c = condenser({ 'gpt-4o': config() });
+    const results = await Promise.all(
+      [1, 2, 3].map(() => c.condense('gpt-4o', structuredClone(CONVERSATION), live())),
+    );
+    expect(server.requests).toHaveLength(1);
+    for (const r of results) expect(r.messages).toEqual(results[0]!.messages);
+    expect(results.map((r) => r.cacheHit).sort()).toEqual([false, true, true]);
+    expect(await condenseTotal(registry, 'condensed')).toBe(1);
+    expect(await condenseTotal(registry, 'cache_hit')).toBe(2);
+  });
+
+  it('makes the summary itself when the request it waited on goes away', async () => {
+    server.mode = 'hang';
+    const c = condenser({ m: config() });
+    const first = new AbortController();
+    const reason = new Error('client went away');
+    const a = c.condense('m', CONVERSATION, first.signal);
+    await expect.poll(() => server.requests.length).toBe(1);
+    const b = c.condense('m', structuredClone(CONVERSATION), live());
+    // b waits on a's summary: nothing more reaches the summariser meanwhile.
+    await sleep(100, live());
+    expect(server.requests).toHaveLength(1);
+    server.mode = 'ok';
+    first.abort(reason);
+    await expect(a).rejects.toBe(reason);
+    const result = await b;
+    expect(server.requests).toHaveLength(2);
+    expect(result).toMatchObject({ condensed: true, cacheHit: false });
+    expect(await condenseTotal(registry, 'condensed')).toBe(1);
+  });
+
+  it('shares a failed summary with the requests waiting on it, each following its policy', async () => {
+    server.mode = 'fail';
+    const c = condenser({ m: config({ onFailure: 'truncate' }) });
+    const results = await Promise.all(
+      [1, 2].map(() => c.condense('m', structuredClone(CONVERSATION), live())),
+    );
+    expect(server.requests).toHaveLength(1);
+    for (const r of results) expect(r.truncatedCount).toBeGreaterThan(0);
+    expect(await condenseTotal(registry, 'truncated')).toBe(2);
   });
 
   it('pre-initialises all four results and registers its counter once per registry', async () => {
