@@ -13,7 +13,7 @@ import {
   type Provider,
 } from '../providers/index.js';
 import { merged } from '../objects.js';
-import { sleep, TaskCancelledError } from '../tasks/index.js';
+import { sleep, TaskCancelledError, type TaskContext } from '../tasks/index.js';
 import { armTimer } from '../tasks/timers.js';
 import type { ProviderInstruments, UpstreamOutcome } from '../telemetry/proxy-metrics.js';
 import { retryDelay, shouldRetry, type CircuitBreaker, type FailureKind } from './policy/index.js';
@@ -51,13 +51,28 @@ export interface AttemptDeps {
 }
 
 /**
+ * What an attempt needs of its task. NOTE: cancellation is followed through `onCancel` and
+ * `cancelled`, not the task's signal: reading it would make an AbortController per attempt,
+ * which showed in the request path's profile. The signal is read only to wait out a retry.
+ */
+export type AttemptTask = Pick<TaskContext, 'cancelled' | 'onCancel' | 'signal'>;
+
+/** A signal nothing aborts: lets toUpstreamError classify by the error alone. */
+const never = new AbortController().signal;
+
+/** toUpstreamError for this attempt: `cancelled` whenever the attempt is. */
+function classify(err: unknown, task: AttemptTask): UpstreamError {
+  return task.cancelled ? new UpstreamError('cancelled', 'cancelled') : toUpstreamError(err, never);
+}
+
+/**
  * Runs tries until one succeeds or the failure is final. `onAnswer` receives the answer and
  * returns how long to keep holding it (a stream being relayed), or undefined if it lost.
  */
 export async function runAttempt<T extends Answer>(
   deps: AttemptDeps,
   op: Operation<T>,
-  signal: AbortSignal,
+  task: AttemptTask,
   otelContext: Context,
   onAnswer: (answer: T) => Promise<void> | undefined,
 ): Promise<void> {
@@ -71,11 +86,11 @@ export async function runAttempt<T extends Answer>(
     const started = performance.now();
     let answer: T;
     try {
-      answer = await withTimeout(provider.config.timeoutMs, signal, (trySignal) =>
+      answer = await withTimeout(provider.config.timeoutMs, task, (trySignal) =>
         op(provider, trySignal, otelContext),
       );
     } catch (err) {
-      const e = toUpstreamError(err, signal);
+      const e = classify(err, task);
       if (e.kind === 'cancelled') {
         breaker.release();
         metrics.outcomes.cancelled.inc();
@@ -94,23 +109,23 @@ export async function runAttempt<T extends Answer>(
         : undefined;
       if (delay === undefined) throw e;
       last = e;
-      if (!(await sleep(delay, signal))) throw new UpstreamError('cancelled', 'cancelled');
+      if (!(await sleep(delay, task.signal))) throw new UpstreamError('cancelled', 'cancelled');
       continue;
     }
     breaker.onSuccess();
     if (answer.kind === 'stream') metrics.ttft.observe((performance.now() - started) / 1000);
     const relay: RelayWatch = { ended: false, failure: undefined };
-    const hold = onAnswer(watched(answer, signal, relay));
+    const hold = onAnswer(watched(answer, task, relay));
     if (hold === undefined) {
       if (answer.kind === 'stream') answer.close();
       metrics.outcomes.cancelled.inc();
       return;
     }
     try {
-      await holdUntil(hold, signal);
+      await holdUntil(hold, task);
     } finally {
       if (answer.kind === 'stream') answer.close();
-      const outcome = endedAs(answer, signal, relay);
+      const outcome = endedAs(answer, task, relay);
       // A stream that broke after winning counts against the provider like any failure;
       // it cannot be retried (the client already holds part of the answer).
       if (outcome !== 'ok' && outcome !== 'cancelled') breaker.onFailure(outcome);
@@ -130,7 +145,7 @@ interface RelayWatch {
 }
 
 /** The answer as handed to the relay: a stream's iterator is observed, JSON passes as is. */
-function watched<T extends Answer>(answer: T, signal: AbortSignal, relay: RelayWatch): T {
+function watched<T extends Answer>(answer: T, task: AttemptTask, relay: RelayWatch): T {
   if (answer.kind !== 'stream') return answer;
   const rest = answer.rest;
   return merged(answer, {
@@ -141,7 +156,7 @@ function watched<T extends Answer>(answer: T, signal: AbortSignal, relay: RelayW
           if (next.done === true) relay.ended = true;
           return next;
         } catch (err) {
-          relay.failure = toUpstreamError(err, signal);
+          relay.failure = classify(err, task);
           throw err;
         }
       },
@@ -155,9 +170,9 @@ function watched<T extends Answer>(answer: T, signal: AbortSignal, relay: RelayW
  * provider; one whose relay stopped early (the client left, the attempt was cancelled) is
  * `cancelled`.
  */
-function endedAs(answer: Answer, signal: AbortSignal, relay: RelayWatch): FailureKind | 'ok' {
+function endedAs(answer: Answer, task: AttemptTask, relay: RelayWatch): FailureKind | 'ok' {
   if (answer.kind === 'json' || answer.stats.done) return 'ok';
-  if (signal.aborted) return 'cancelled';
+  if (task.cancelled) return 'cancelled';
   if (relay.failure !== undefined) return relay.failure.kind;
   return relay.ended ? 'invalid_response' : 'cancelled';
 }
@@ -167,21 +182,20 @@ function endedAs(answer: Answer, signal: AbortSignal, relay: RelayWatch): Failur
  * stream's first frame is in (after that the pool's bodyTimeout bounds silences between
  * chunks). NOTE: the pool's own headers/body timeouts run on undici's coarse timers (about
  * 1 s resolution), so a sub-second timeoutMs would fire seconds late without this bound.
- * The try's signal follows the attempt's signal for the life of the answer, so cancelling
- * the attempt still closes a stream being relayed.
+ * The try's signal follows the attempt's cancellation for the life of the answer, so
+ * cancelling the attempt still closes a stream being relayed.
  */
 async function withTimeout<T>(
   timeoutMs: number,
-  signal: AbortSignal,
+  task: AttemptTask,
   run: (trySignal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  // One controller per try, following the attempt's signal. NOTE: no AbortSignal.any (about
-  // 16 us each) and no reason-less abort (a DOMException with a stack): both showed up in
-  // the request path's profile.
+  // One controller per try, following the attempt's cancellation. NOTE: no AbortSignal.any
+  // (about 16 us each) and no reason-less abort (a DOMException with a stack): both showed
+  // up in the request path's profile.
   const tryController = new AbortController();
   const trySignal = tryController.signal;
-  if (signal.aborted) tryController.abort(signal.reason);
-  else signal.addEventListener('abort', () => tryController.abort(signal.reason), { once: true });
+  task.onCancel((reason) => tryController.abort(TaskCancelledError.of(reason)));
   let timedOut = false;
   const disarm = armTimer(timeoutMs, () => {
     timedOut = true;
@@ -190,22 +204,27 @@ async function withTimeout<T>(
   try {
     return await run(trySignal);
   } catch (err) {
-    if (timedOut && !signal.aborted) throw new UpstreamError('timeout', 'timeout');
+    if (timedOut && !task.cancelled) throw new UpstreamError('timeout', 'timeout');
     throw err;
   } finally {
     disarm();
   }
 }
 
-/** Waits for `hold`, or for the signal to abort, whichever comes first. */
-function holdUntil(hold: Promise<void>, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
+/** Waits for `hold`, or for the attempt to be cancelled, whichever comes first. */
+function holdUntil(hold: Promise<void>, task: AttemptTask): Promise<void> {
+  if (task.cancelled) return Promise.resolve();
   return new Promise<void>((resolve) => {
-    const done = (): void => {
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    signal.addEventListener('abort', done, { once: true });
-    void hold.then(done, done);
+    const unhook = task.onCancel(() => resolve());
+    void hold.then(
+      () => {
+        unhook();
+        resolve();
+      },
+      () => {
+        unhook();
+        resolve();
+      },
+    );
   });
 }

@@ -205,7 +205,7 @@ class Race<T extends Answer> {
             retries: this.deps.routing.retries,
           },
           this.op,
-          actx.signal,
+          actx,
           actx.otelContext,
           (answer) => this.offer(provider.name, answer),
         ),

@@ -122,6 +122,47 @@ describe('Supervisor', () => {
     expect(seen).toBe(true);
   });
 
+  it('onCancel hooks run on cancel with the reason, before the signal aborts, and can be unhooked', async () => {
+    const errors: unknown[] = [];
+    const h = harness({ onError: (err) => errors.push(err) });
+    const seen: string[] = [];
+    const handle = h.supervisor.scope('fallback_engine').spawn(FALLBACK_ATTEMPT, async (ctx) => {
+      ctx.onCancel((reason) => seen.push(`first:${reason}:signal aborted=${ctx.signal.aborted}`));
+      ctx.onCancel(() => {
+        throw new Error('a broken hook');
+      });
+      const unhooked = ctx.onCancel(() => seen.push('unhooked'));
+      unhooked();
+      ctx.onCancel((reason) => seen.push(`last:${reason}`));
+      await never(ctx.signal);
+      // Hooked after the fact: called at once.
+      ctx.onCancel((reason) => seen.push(`late:${reason}`));
+    });
+    handle.cancel('lost_race');
+    const result = await handle.settled;
+    expect(result.outcome).toBe('cancelled');
+    expect(seen).toEqual([
+      'first:lost_race:signal aborted=false',
+      'last:lost_race',
+      'late:lost_race',
+    ]);
+    expect(errors).toEqual([new Error('a broken hook')]);
+  });
+
+  it('onCancel after a task settled never calls back', async () => {
+    const h = harness();
+    let ctx!: { onCancel(fn: () => void): () => void };
+    const handle = h.supervisor.scope('http').spawn(HTTP_REQUEST, (c) => {
+      ctx = c;
+      return Promise.resolve();
+    });
+    await handle.settled;
+    let called = false;
+    ctx.onCancel(() => (called = true));
+    handle.cancel();
+    expect(called).toBe(false);
+  });
+
   it('closing a scope cancels its children, nested scopes included, and waits for them', async () => {
     const h = harness();
     const scope = h.supervisor.scope('fallback_engine');
