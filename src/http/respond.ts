@@ -43,8 +43,13 @@ export function startSse(res: ServerResponse, headers: ExtraHeaders): void {
   // Headers go out with the first frame; nothing is batched after that.
 }
 
-/** Writes a frame; waits for 'drain' when the client is slow. False once the client is gone. */
-export async function writeFrame(res: ServerResponse, frame: Frame): Promise<boolean> {
+/**
+ * Writes a frame: true when the client took it, false once the client is gone, and a promise
+ * of either when the client is slow (it waits for 'drain'). NOTE: not an async function, so a
+ * stream's frames cost no promise each while the client keeps up:
+ * `const w = writeFrame(res, f); if (w !== true && !(await w)) return;`.
+ */
+export function writeFrame(res: ServerResponse, frame: Frame): boolean | Promise<boolean> {
   if (res.destroyed || res.writableEnded) return false;
   if (res.write(frame)) return true;
   return new Promise<boolean>((resolve) => {

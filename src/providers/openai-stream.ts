@@ -66,21 +66,24 @@ export async function openAiStream(
     throw toUpstreamError(err, signal);
   }
 
-  const rest: AsyncIterator<Frame> = {
-    next: async () => {
-      try {
-        const next = await iterator.next();
-        if (next.done === true) {
-          observe(parser.end());
-          return { done: true, value: undefined };
-        }
-        observe(parser.push(next.value));
-        return next;
-      } catch (err) {
-        close();
-        throw toUpstreamError(err, signal);
-      }
-    },
+  // Plain promise callbacks, not an async function: one promise less per frame.
+  const onError = (err: unknown): never => {
+    close();
+    throw toUpstreamError(err, signal);
   };
+  const onChunk = (next: IteratorResult<Buffer, undefined>): IteratorResult<Frame> => {
+    try {
+      if (next.done === true) {
+        observe(parser.end());
+        return { done: true, value: undefined };
+      }
+      observe(parser.push(next.value));
+      return next;
+    } catch (err) {
+      return onError(err);
+    }
+  };
+
+  const rest: AsyncIterator<Frame> = { next: () => iterator.next().then(onChunk, onError) };
   return { kind: 'stream', first: first, rest, stats, close };
 }

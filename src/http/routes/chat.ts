@@ -149,7 +149,8 @@ async function relay(
   const { res } = io;
   try {
     startSse(res, headers);
-    if (!(await writeFrame(res, answer.first))) return;
+    const first = writeFrame(res, answer.first);
+    if (first !== true && !(await first)) return;
     for (;;) {
       const waited = performance.now();
       let next: IteratorResult<string | Uint8Array>;
@@ -167,7 +168,8 @@ async function relay(
       }
       io.upstreamMs += performance.now() - waited;
       if (next.done === true) break;
-      if (!(await writeFrame(res, next.value))) return;
+      const written = writeFrame(res, next.value);
+      if (written !== true && !(await written)) return;
     }
     if (answer.stats.done) {
       res.end();
@@ -203,7 +205,8 @@ async function replay(
   startSse(io.res, headers);
   for (const data of chunks) {
     if (!includeUsage && cached.chunks !== undefined && isUsageOnly(data)) continue;
-    if (!(await writeFrame(io.res, `data: ${data}\n\n`))) return;
+    const written = writeFrame(io.res, `data: ${data}\n\n`);
+    if (written !== true && !(await written)) return;
   }
   io.res.end(SSE_DONE);
 }
