@@ -6,6 +6,7 @@
 import { errors as undiciErrors } from './undici.js';
 import { isCancellation } from '../tasks/index.js';
 import { classifyStatus, type FailureKind } from '../routing/policy/index.js';
+import type { CancelSignal } from '../tasks/cancellation.js';
 
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
@@ -38,7 +39,7 @@ export function statusError(
 }
 
 /** Maps whatever a request threw (undici errors, aborts, parse errors) to an UpstreamError. */
-export function toUpstreamError(err: unknown, signal: AbortSignal): UpstreamError {
+export function toUpstreamError(err: unknown, signal: CancelSignal): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal.aborted || isCancellation(err)) return new UpstreamError('cancelled', 'cancelled');
   if (

@@ -1,6 +1,6 @@
 /**
  * HTTP to one upstream through an undici Pool (keep-alive, bounded connections). Every call
- * takes the attempt's AbortSignal: aborting it destroys the socket at once, which is how a
+ * takes the try's cancel signal: aborting it destroys the socket at once, which is how a
  * race loser or a departed client stops costing the provider anything.
  */
 import { context as otelApi, propagation, type Context } from '@opentelemetry/api';
@@ -11,6 +11,7 @@ import { parseRetryAfter } from '../routing/policy/index.js';
 import { statusError, toUpstreamError, UpstreamError } from './errors.js';
 import { UpstreamHandler, type UpstreamBody } from './upstream-response.js';
 import { merged } from '../objects.js';
+import type { CancelSignal } from '../tasks/cancellation.js';
 
 export interface UpstreamClientOptions {
   baseUrl: string;
@@ -24,7 +25,7 @@ export interface UpstreamRequest {
   method: 'GET' | 'POST';
   path: string;
   body?: string;
-  signal: AbortSignal;
+  signal: CancelSignal;
   otelContext?: Context | undefined;
 }
 
@@ -83,7 +84,7 @@ export class UpstreamClient {
   async probe(
     probe: ProbeConfig | undefined,
     completionPath: string,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<void> {
     if (probe?.kind === 'completion' && probe.model !== undefined) {
       const body = JSON.stringify({

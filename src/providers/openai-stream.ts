@@ -9,10 +9,11 @@ import type { Frame, StreamAnswer, StreamStats } from './provider.js';
 import type { Usage } from './openai-types.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { UpstreamBody } from './upstream-response.js';
+import type { CancelSignal } from '../tasks/cancellation.js';
 
 export async function openAiStream(
   body: UpstreamBody,
-  signal: AbortSignal,
+  signal: CancelSignal,
   capture: boolean,
 ): Promise<StreamAnswer> {
   const iterator = body;

@@ -6,9 +6,10 @@
 import type { Context } from '@opentelemetry/api';
 import type { ProviderConfig } from '../config/index.js';
 import type { ChatCompletionRequest, EmbeddingsRequest, Usage } from './openai-types.js';
+import type { CancelSignal } from '../tasks/cancellation.js';
 
 export interface CallOptions {
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** OTel context of the attempt, for traceparent propagation upstream. */
   otelContext?: Context;
 }

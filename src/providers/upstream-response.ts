@@ -2,11 +2,12 @@
  * The undici dispatch handler behind UpstreamClient. It replaces `pool.request` and its
  * Readable body, which cost 10-15% of a proxied request's CPU: a JSON answer is collected
  * into Buffers and decoded once, a stream's chunks go into a small pull queue. Semantics
- * kept from the Readable path: the AbortSignal destroys the socket at once (and discards
+ * kept from the Readable path: the cancel signal destroys the socket at once (and discards
  * what was buffered), a 2xx stream pauses the socket past 64 KiB unread, a non-2xx body is
  * read up to a bound and then the socket is dropped.
  */
 import { errors as undiciErrors, type Dispatcher } from './undici.js';
+import type { CancelSignal } from '../tasks/cancellation.js';
 
 /** A 2xx streamed body: chunks pulled in order. close() releases the socket; idempotent. */
 export interface UpstreamBody {
@@ -41,7 +42,7 @@ export class UpstreamHandler<T extends string | UpstreamBody>
 
   constructor(
     private readonly stream: boolean,
-    private readonly signal: AbortSignal,
+    private readonly signal: CancelSignal,
     private readonly failed: StatusFailure,
     settle: Settle<T>,
   ) {

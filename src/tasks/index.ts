@@ -29,3 +29,5 @@ export {
   CONDENSER_PERSIST,
   CONDENSER_EVICT,
 } from './catalog.js';
+export { Cancellation } from './cancellation.js';
+export type { CancelSignal } from './cancellation.js';

@@ -1,7 +1,8 @@
 /**
  * The only timers outside the spawner's own bookkeeping: cancellable waits.
- * Every wait takes the AbortSignal of the task it runs in, so no sleep outlives its task.
+ * Every wait takes the signal of the task it runs in, so no sleep outlives its task.
  */
+import type { CancelSignal } from './cancellation.js';
 
 /** Timers armed here and neither fired nor cleared yet. */
 let live = 0;
@@ -19,7 +20,7 @@ export function liveTimers(): number {
  * Waits `ms`, or less if `signal` aborts first. Resolves true when the full time passed,
  * false when cancelled; it never rejects, so loops can `if (!(await sleep(...))) break`.
  */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+export function sleep(ms: number, signal: CancelSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   return new Promise<boolean>((resolve) => {
     const onAbort = (): void => {

@@ -23,6 +23,7 @@ import type {
   StreamStats,
 } from '../provider.js';
 import { encodeSseData, SSE_DONE } from '../sse.js';
+import type { CancelSignal } from '../../tasks/cancellation.js';
 
 /** A signal nothing ever aborts: what an adapter that ignores cancellation effectively uses. */
 const NEVER = new AbortController().signal;
@@ -136,11 +137,11 @@ export class DemoProvider implements Provider {
     return Promise.resolve();
   }
 
-  private waitSignal(signal: AbortSignal): AbortSignal {
+  private waitSignal(signal: CancelSignal): CancelSignal {
     return this.config.ignoreAbort ? NEVER : signal;
   }
 
-  private async delay(signal: AbortSignal): Promise<void> {
+  private async delay(signal: CancelSignal): Promise<void> {
     if (this.config.latencyMs > 0 && !(await sleep(this.config.latencyMs, signal))) {
       throw new UpstreamError('cancelled', 'cancelled');
     }
