@@ -63,7 +63,7 @@ export type AttemptTask = Pick<TaskContext, 'cancelled' | 'onCancel' | 'signal'>
 const never = new AbortController().signal;
 
 /** toUpstreamError for this attempt: `cancelled` whenever the attempt is. */
-function classify(err: unknown, task: AttemptTask): UpstreamError {
+export function classify(err: unknown, task: AttemptTask): UpstreamError {
   return task.cancelled ? new UpstreamError('cancelled', 'cancelled') : toUpstreamError(err, never);
 }
 

@@ -7,8 +7,9 @@
  */
 import type { RoutingConfig } from '../config/index.js';
 import { ProxyError, errors } from '../http/errors.js';
-import { toUpstreamError, type Provider } from '../providers/index.js';
+import type { Provider } from '../providers/index.js';
 import {
+  Cancellation,
   FALLBACK_ATTEMPT,
   sleep,
   TaskRejectedError,
@@ -16,7 +17,7 @@ import {
   type TaskHandle,
 } from '../tasks/index.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
-import { BreakerOpenError, runAttempt, type Answer, type Operation } from './attempt.js';
+import { BreakerOpenError, classify, runAttempt, type Answer, type Operation } from './attempt.js';
 import {
   attemptSchedule,
   CircuitBreaker,
@@ -142,7 +143,7 @@ class Race<T extends Answer> {
   private winner: string | undefined;
   private resolve!: (win: Win<T>) => void;
   private reject!: (err: unknown) => void;
-  private stopHedging: AbortController | undefined;
+  private stopHedging: Cancellation | undefined;
 
   constructor(
     private readonly deps: EngineDeps,
@@ -160,9 +161,9 @@ class Race<T extends Answer> {
     });
     for (const i of this.plan.due(0)) this.launch(i);
     if (!this.decided && this.plan.nextStartAtMs !== undefined) {
-      this.stopHedging = new AbortController();
+      this.stopHedging = new Cancellation();
       // The hedge timer only launches attempts; if it ever threw, the request must hear of it.
-      void this.hedge(this.stopHedging.signal).catch((err: unknown) => {
+      void this.hedge(this.stopHedging).catch((err: unknown) => {
         if (!this.decided) {
           this.decide();
           this.reject(err);
@@ -172,9 +173,8 @@ class Race<T extends Answer> {
     return result;
   }
 
-  private async hedge(stop: AbortSignal): Promise<void> {
-    const onRequestAbort = (): void => this.stopHedging?.abort();
-    this.req.signal.addEventListener('abort', onRequestAbort, { once: true });
+  private async hedge(stop: Cancellation): Promise<void> {
+    const unhook = this.req.onCancel((reason) => stop.abort(reason));
     try {
       for (
         let at = this.plan.nextStartAtMs;
@@ -186,7 +186,7 @@ class Race<T extends Answer> {
         for (const i of this.plan.due(performance.now() - this.started)) this.launch(i);
       }
     } finally {
-      this.req.signal.removeEventListener('abort', onRequestAbort);
+      unhook();
     }
   }
 
@@ -223,7 +223,7 @@ class Race<T extends Answer> {
       // ends cancelled, but it won all the same and is not counted again as lost.
       if (result.outcome === 'completed' || provider.name === this.winner) return;
       if (result.outcome === 'failed') {
-        const e = toUpstreamError(result.error, this.req.signal);
+        const e = classify(result.error, this.req);
         metrics.attempts.failed.inc();
         if (
           !this.decided &&
@@ -269,7 +269,7 @@ class Race<T extends Answer> {
   /** Ends the race: no more launches; every branch but the winner's is cancelled. */
   private decide(winner?: string): void {
     this.decided = true;
-    this.stopHedging?.abort();
+    this.stopHedging?.abort('decided');
     for (const [name, h] of this.handles) if (name !== winner) h.cancel('lost_race');
   }
 
