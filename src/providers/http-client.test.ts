@@ -10,6 +10,17 @@ type Route = (req: IncomingMessage, res: ServerResponse) => void;
 let server: Server | undefined;
 let client: UpstreamClient | undefined;
 
+/** An upstream that starts an SSE answer and never ends it; `closed` turns true when its socket does. */
+async function openStream(): Promise<{ c: UpstreamClient; closed: { value: boolean } }> {
+  const closed = { value: false };
+  const c = await upstream((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: {}\n\n');
+    res.on('close', () => (closed.value = true));
+  });
+  return { c, closed };
+}
+
 async function upstream(route: Route): Promise<UpstreamClient> {
   server = createServer(route);
   server.listen(0, '127.0.0.1');
@@ -92,12 +103,7 @@ describe('UpstreamClient', () => {
   });
 
   it('closes the upstream socket at once when the signal aborts mid-stream', async () => {
-    let closed = false;
-    const c = await upstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write('data: {}\n\n');
-      res.on('close', () => (closed = true));
-    });
+    const { c, closed } = await openStream();
     const ctl = new AbortController();
     const body = await c.stream({ method: 'POST', path: '/x', body: '{}', signal: ctl.signal });
     expect((await body.next()).done).toBe(false);
@@ -105,21 +111,16 @@ describe('UpstreamClient', () => {
     ctl.abort(new Error('gone'));
     const err = await pending.catch((e: unknown) => e);
     expect(toUpstreamError(err, ctl.signal).kind).toBe('cancelled');
-    await expect.poll(() => closed).toBe(true);
+    await expect.poll(() => closed.value).toBe(true);
   });
 
   it('drops the upstream connection when a stream is closed before its end', async () => {
-    let closed = false;
-    const c = await upstream((_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write('data: {}\n\n');
-      res.on('close', () => (closed = true));
-    });
+    const { c, closed } = await openStream();
     const body = await c.stream({ method: 'POST', path: '/x', body: '{}', signal: live() });
     body.close();
     body.close();
     await expect(body.next()).rejects.toThrow();
-    await expect.poll(() => closed).toBe(true);
+    await expect.poll(() => closed.value).toBe(true);
   });
 
   it('fails at once, without sending, when the signal is already aborted', async () => {

@@ -131,9 +131,7 @@ export class ProtobufSink {
 
   bytes(data: Uint8Array): void {
     this.varint(data.length);
-    this.ensure(data.length);
-    this.buf.set(data, this.pos);
-    this.pos += data.length;
+    this.raw(data);
   }
 
   /** Length-prefixed bytes from a hex string (trace and span ids), without an interim array. */

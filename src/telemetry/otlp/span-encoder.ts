@@ -99,20 +99,17 @@ function writeAnyValue(w: ProtobufSink, value: unknown): void {
 const keyFields = new Map<string, Uint8Array>();
 const KEY_CACHE_MAX = 512;
 
-function keyField(key: string): Uint8Array {
-  let field = keyFields.get(key);
-  if (field === undefined) {
-    const w = new ProtobufSink(key.length * 3 + 8);
+function writeKeyValue(w: ProtobufSink, key: string, value: unknown): void {
+  const field = keyFields.get(key);
+  if (field !== undefined) {
+    w.raw(field);
+  } else {
+    const start = w.pos;
     w.tag(1, LEN);
     w.string(key);
-    field = w.buf.subarray(0, w.pos);
-    if (keyFields.size < KEY_CACHE_MAX) keyFields.set(key, field);
+    if (keyFields.size < KEY_CACHE_MAX)
+      keyFields.set(key, Uint8Array.from(w.buf.subarray(start, w.pos)));
   }
-  return field;
-}
-
-function writeKeyValue(w: ProtobufSink, key: string, value: unknown): void {
-  w.raw(keyField(key));
   w.tag(2, LEN);
   const at = w.begin();
   writeAnyValue(w, value);
