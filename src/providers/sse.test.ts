@@ -131,6 +131,26 @@ describe('SseParser', () => {
     expect(parser.push(all.subarray(11))).toEqual([{ data: '🌍€' }]);
   });
 
+  it('replaces malformed bytes with U+FFFD instead of failing', () => {
+    const parser = new SseParser();
+    const bad = new Uint8Array([...bytes('data: a'), 0xff, 0xc3, ...bytes('b\n\n')]);
+    expect(parser.push(bad)).toEqual([{ data: 'a\uFFFD\uFFFDb' }]);
+  });
+
+  it('does not carry a character cut off at the end into the next stream', () => {
+    const parser = new SseParser();
+    const euro = bytes('€');
+    expect(parser.push(new Uint8Array([...bytes('data: x\n'), euro[0]!]))).toEqual([]);
+    expect(parser.end()).toEqual([]);
+    expect(parser.push(bytes('data: y\n\n'))).toEqual([{ data: 'y' }]);
+  });
+
+  it('strips a byte order mark split across chunks', () => {
+    const parser = new SseParser();
+    expect(parser.push(new Uint8Array([0xef, 0xbb]))).toEqual([]);
+    expect(parser.push(new Uint8Array([0xbf, ...bytes('data: a\n\n')]))).toEqual([{ data: 'a' }]);
+  });
+
   it('strips a leading byte order mark, from bytes and from strings', () => {
     expect(parseAll([new Uint8Array([0xef, 0xbb, 0xbf]), bytes('data: a\n\n')])).toEqual([
       { data: 'a' },
