@@ -6,7 +6,7 @@
  */
 import { ROOT_CONTEXT, trace, type ContextManager, type Tracer } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import type { ExportLog } from './otlp/span-processor.js';
+import type { ExportLog } from './otlp/export-log.js';
 
 export interface Tracing {
   readonly tracer: Tracer;
@@ -59,17 +59,27 @@ async function protobufProcessor(
 }
 
 /**
- * http/json: the SDK's BatchSpanProcessor and JSON exporter. NOTE: that exporter serializes a
- * whole batch in one synchronous run, ~15 us a span here: the SDK's default batch of 512
- * stalled the event loop ~8 ms, so batches are 128 unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says.
+ * http/json: the SDK's BatchSpanProcessor and JSON exporter, whose failures are logged as the
+ * protobuf path's are. NOTE: that exporter serializes a whole batch in one synchronous run,
+ * ~15 us a span here: the SDK's default batch of 512 stalled the event loop ~8 ms, so batches
+ * are 128 unless OTEL_BSP_MAX_EXPORT_BATCH_SIZE says.
  */
-async function jsonProcessor(env: NodeJS.ProcessEnv): Promise<SpanProcessor> {
-  const [{ BatchSpanProcessor }, { OTLPTraceExporter }] = await Promise.all([
-    import('@opentelemetry/sdk-trace-base'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-  ]);
+export async function jsonSpanProcessor(
+  env: NodeJS.ProcessEnv,
+  log: ExportLog | undefined,
+): Promise<SpanProcessor> {
+  const [{ BatchSpanProcessor }, { OTLPTraceExporter }, { LoggedSpanExporter, silentExportLog }] =
+    await Promise.all([
+      import('@opentelemetry/sdk-trace-base'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('./otlp/export-log.js'),
+    ]);
+  const exporter = new LoggedSpanExporter(
+    new OTLPTraceExporter({ url: tracesUrl(env) }),
+    log ?? silentExportLog,
+  );
   const batch = env.OTEL_BSP_MAX_EXPORT_BATCH_SIZE ? {} : { maxExportBatchSize: 128 };
-  return new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(env) }), batch);
+  return new BatchSpanProcessor(exporter, batch);
 }
 
 /**
@@ -88,7 +98,9 @@ export async function startTracing(
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
   const [{ NodeSDK }, spanProcessor] = await Promise.all([
     import('@opentelemetry/sdk-node'),
-    protocol === 'http/json' ? jsonProcessor(env) : protobufProcessor(env, defaults.log),
+    protocol === 'http/json'
+      ? jsonSpanProcessor(env, defaults.log)
+      : protobufProcessor(env, defaults.log),
   ]);
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME wins, as everywhere in OTel; then telemetry.serviceName.

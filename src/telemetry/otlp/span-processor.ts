@@ -16,6 +16,7 @@ import {
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { armTimer } from '../../tasks/timers.js';
+import { ExportHealth, silentExportLog, type ExportLog } from './export-log.js';
 import { ProtobufSink } from './protobuf-sink.js';
 import { encodeRequest, writeSpan, type SpanGroup } from './span-encoder.js';
 
@@ -128,14 +129,6 @@ class Batch implements EncodedBatch {
   }
 }
 
-/** Where the processor says that exports fail or spans are dropped, and when that ends. */
-export interface ExportLog {
-  warn(fields: object, msg: string): void;
-  info(fields: object, msg: string): void;
-}
-
-const silent: ExportLog = { warn() {}, info() {} };
-
 export class EncodingSpanProcessor implements SpanProcessor {
   private readonly spare: ProtobufSink[] = [];
   private current = new Batch(this.spare);
@@ -150,14 +143,17 @@ export class EncodingSpanProcessor implements SpanProcessor {
   private sealedBatches = 0;
   private sentBatches = 0;
   private flushes: { upTo: number; resolve: () => void }[] = [];
-  /** Exports failed in a row: logged when the run starts and when it ends, not each time. */
-  private failedExports = 0;
+  /** Failed exports are logged when a run of them starts and when it ends, not each time. */
+  private readonly health: ExportHealth;
 
+  /** `log` hears of failing exports and of spans dropped on a full queue, and when that ends. */
   constructor(
     private readonly exporter: EncodedBatchExporter,
     private readonly opts: BatchOptions = BATCH_DEFAULTS,
-    private readonly log: ExportLog = silent,
-  ) {}
+    private readonly log: ExportLog = silentExportLog,
+  ) {
+    this.health = new ExportHealth(log);
+  }
 
   onStart(): void {}
 
@@ -245,18 +241,6 @@ export class EncodingSpanProcessor implements SpanProcessor {
     });
   }
 
-  /** Logs the start and the end of a run of failed exports (a collector down is one line). */
-  private exported(error: Error | undefined): void {
-    if (error === undefined) {
-      if (this.failedExports > 0)
-        this.log.info({ failedExports: this.failedExports }, 'span export recovered');
-      this.failedExports = 0;
-      return;
-    }
-    if (this.failedExports++ === 0)
-      this.log.warn({ err: error.message }, `span export failing: ${error.message}`);
-  }
-
   /** One export, settled by its result or by the export timeout; never rejects. */
   private async send(batch: Batch): Promise<void> {
     let answered = false;
@@ -281,9 +265,9 @@ export class EncodingSpanProcessor implements SpanProcessor {
           resolve({ code: ExportResultCode.FAILED, error: err as Error });
         }
       });
-      this.exported(result.code === ExportResultCode.SUCCESS ? undefined : result.error);
+      this.health.record(result.code === ExportResultCode.SUCCESS ? undefined : result.error);
     } catch (err) {
-      this.exported(err instanceof Error ? err : new Error(String(err)));
+      this.health.record(err instanceof Error ? err : new Error(String(err)));
     } finally {
       // A timed-out export may still read its buffers; only an answered one gives them back.
       if (answered) batch.recycle();
