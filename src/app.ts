@@ -167,6 +167,7 @@ export function createApp(options: AppOptions): App {
           keyPrefix: redisConfig?.keyPrefix ?? 'llmp',
           maxEntries: config.condense.cacheMaxEntries,
           ttlSeconds: config.condense.cacheTtlSeconds,
+          claimMs: config.condense.summaryClaimMs,
         });
   const condenser =
     condenserCache === undefined

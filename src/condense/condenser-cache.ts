@@ -14,11 +14,17 @@
  *   summary this one has dropped. Size-based LRU eviction does NOT: memory is the small,
  *   per-process tier and Redis the larger shared one, so an entry pushed out of memory for
  *   room is still a good entry for everyone else (and for this process, via get()).
+ * - claim(): replicas agree on who makes a summary that no cache holds yet. The first to ask
+ *   takes a claim on it (SET NX PX on `${keyPrefix}:v1:sumclaim:${hash}`, lasting `claimMs`);
+ *   the others poll (pollClaimed) until the summary lands in Redis, or the claim ends without
+ *   one (its holder failed and released it, or it expired) and they claim it in turn. Without
+ *   Redis, or when it fails, there is nothing to agree on: each replica makes its own.
  * - Every Redis key is `${keyPrefix}:v1:sum:${hash}` and carries an expiry.
  * - flush() waits for pending persist/evict tasks; stop() flushes, then closes the scope.
  *   A write racing with shutdown is refused by the spawner (TaskRejectedError): memory is
  *   still updated and the lost Redis write is counted in writesDropped.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { CacheMetrics } from '../cache/metrics.js';
@@ -31,6 +37,19 @@ import {
 } from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { untilAborted } from './until-aborted.js';
+
+/**
+ * How this replica stands on making a summary no cache holds: it holds the claim (make it;
+ * release() the claim if that fails), another replica does (wait for it: pollClaimed), or
+ * there is no shared tier to agree through (make it).
+ */
+export type SummaryClaim =
+  { kind: 'mine'; token: string } | { kind: 'theirs' } | { kind: 'unshared' };
+
+const UNSHARED: SummaryClaim = { kind: 'unshared' };
+
+/** Deletes a claim only if it is still the one this replica took (it may have expired). */
+const RELEASE_CLAIM = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
 
 /** A summary write or delete Redis refused; an expected failure (see command()). */
 export class RedisWriteFailed extends Error {
@@ -53,6 +72,8 @@ export interface CondenserCacheOptions {
   keyPrefix: string;
   maxEntries: number;
   ttlSeconds: number;
+  /** How long a replica's claim on making a summary lasts (see claim()). Default 30 s. */
+  claimMs?: number;
 }
 
 export class CondenserCache {
@@ -65,6 +86,10 @@ export class CondenserCache {
   private readonly redis: Redis | undefined;
   private readonly keyPrefix: string;
   private readonly ttlSeconds: number;
+  private readonly claimMs: number;
+  /** Claim tokens: this process's random id and a counter, so a claim is told from another's. */
+  private readonly claimPrefix = randomBytes(8).toString('hex');
+  private claims = 0;
   private bytes = 0;
 
   constructor({
@@ -75,6 +100,7 @@ export class CondenserCache {
     keyPrefix,
     maxEntries,
     ttlSeconds,
+    claimMs = 30_000,
   }: CondenserCacheOptions) {
     this.scope = scope;
     this.metrics = metrics;
@@ -82,6 +108,7 @@ export class CondenserCache {
     this.redis = redis;
     this.keyPrefix = keyPrefix;
     this.ttlSeconds = ttlSeconds;
+    this.claimMs = claimMs;
     if (redis !== undefined && typeof redis.options.commandTimeout !== 'number') {
       logger.warn(
         'condenser cache: the Redis client has no commandTimeout; a hung Redis would stall lookups',
@@ -102,6 +129,11 @@ export class CondenserCache {
   /** The Redis key of a summary hash. */
   redisKey(hash: string): string {
     return `${this.keyPrefix}:v1:sum:${hash}`;
+  }
+
+  /** The Redis key of the claim on making the summary of a hash. */
+  claimKey(hash: string): string {
+    return `${this.keyPrefix}:v1:sumclaim:${hash}`;
   }
 
   /** Entries held in memory. */
@@ -137,6 +169,82 @@ export class CondenserCache {
       !this.trySpawn(CONDENSER_PERSIST, (signal) => this.persist(redis, hash, signal))
     ) {
       this.pendingWrites.delete(hash);
+    }
+  }
+
+  /**
+   * Claims the making of `hash`'s summary among the replicas sharing Redis. A Redis failure
+   * is counted (as a failed `set`) and answered `unshared`: the request goes on without it.
+   */
+  async claim(hash: string, signal: AbortSignal): Promise<SummaryClaim> {
+    const redis = this.redis;
+    if (redis === undefined || redis.status !== 'ready') return UNSHARED;
+    const token = `${this.claimPrefix}:${++this.claims}`;
+    try {
+      const taken = await untilAborted(
+        redis.set(this.claimKey(hash), token, 'PX', this.claimMs, 'NX'),
+        signal,
+      );
+      // NOTE: a request that goes away while its SET is in flight may leave a claim it will
+      // not honour; the replicas waiting on it make the summary once it expires.
+      return taken === 'OK' ? { kind: 'mine', token } : { kind: 'theirs' };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.metrics.redisErrors.set.inc();
+      this.logger.debug({ err }, 'condenser cache: redis claim failed, making the summary here');
+      return UNSHARED;
+    }
+  }
+
+  /**
+   * Looks once for the summary another replica claimed: the summary once it is in Redis (now
+   * in memory too), `waiting` while the claim stands, `gone` when the claim ended without a
+   * summary or Redis failed (claim again: that decides who makes it).
+   */
+  async pollClaimed(
+    hash: string,
+    signal: AbortSignal,
+  ): Promise<{ summary: string } | 'waiting' | 'gone'> {
+    const redis = this.redis;
+    if (redis === undefined || redis.status !== 'ready') return 'gone';
+    try {
+      const key = this.redisKey(hash);
+      const replies = await untilAborted(
+        redis.pipeline().get(key).pttl(key).exists(this.claimKey(hash)).exec(),
+        signal,
+      );
+      const [got, ttl, held] = replies ?? [];
+      const failed = got?.[0] ?? ttl?.[0] ?? held?.[0];
+      if (failed) throw failed;
+      const value = got?.[1];
+      if (typeof value === 'string') {
+        const ttlMs = typeof ttl?.[1] === 'number' && ttl[1] > 0 ? ttl[1] : this.ttlSeconds * 1000;
+        this.remember(hash, value, ttlMs);
+        return { summary: value };
+      }
+      return held?.[1] === 1 ? 'waiting' : 'gone';
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.metrics.redisErrors.get.inc();
+      this.logger.debug({ err }, 'condenser cache: redis poll failed');
+      return 'gone';
+    }
+  }
+
+  /**
+   * Gives up a claim this replica failed to honour, so the replicas waiting on it claim it at
+   * once instead of when it expires. Not cancellable (it must run when the request is gone);
+   * bounded by the client's commandTimeout. A failure is counted; the claim then expires.
+   */
+  async release(hash: string, token: string): Promise<void> {
+    const redis = this.redis;
+    if (redis === undefined) return;
+    try {
+      if (redis.status !== 'ready') throw new Error(`redis not ready (${redis.status})`);
+      await redis.eval(RELEASE_CLAIM, 1, this.claimKey(hash), token);
+    } catch (err) {
+      this.metrics.redisErrors.del.inc();
+      this.logger.debug({ err }, 'condenser cache: redis claim release failed');
     }
   }
 

@@ -18,6 +18,17 @@ import { summarizerMessages, summaryMessage } from './prompt.js';
 import { createTokenCounter, loadTokenizer, tokenUpperBound } from './tokens.js';
 import type { ChatMessage, TokenCount } from './types.js';
 import { untilAborted } from './until-aborted.js';
+import { sleep } from '../tasks/timers.js';
+
+/** A summary, and whether this request got it without asking the summariser. */
+interface Summary {
+  text: string;
+  cacheHit: boolean;
+}
+
+/** Polls for a summary another replica is making: 50, 100, 200, 400, then every 500 ms. */
+const CLAIM_POLL_FIRST_MS = 50;
+const CLAIM_POLL_MAX_MS = 500;
 
 export interface CondenseModelConfig {
   /** Prompt tokens this model may be sent. */
@@ -65,11 +76,11 @@ export class Condenser {
   private readonly metrics: CondenserMetrics;
   private readonly logger: Logger | undefined;
   /**
-   * Summaries being made, by cache key, with the signal of the request making them: an
-   * identical conversation arriving meanwhile waits for that summary instead of asking the
-   * summariser again (per replica; across replicas the shared cache catches later ones).
+   * Summaries being made (or awaited from another replica), by cache key, with the signal of
+   * the request doing it: an identical conversation arriving meanwhile waits for that summary
+   * instead of asking the summariser again. Across replicas, the cache's claims do the same.
    */
-  private readonly inflight = new Map<string, { text: Promise<string>; owner: AbortSignal }>();
+  private readonly inflight = new Map<string, { summary: Promise<Summary>; owner: AbortSignal }>();
 
   constructor({ models, summarize, cache, registry, logger }: CondenserOptions) {
     // A Map, so a model named like an Object.prototype member is not "configured".
@@ -139,7 +150,7 @@ export class Condenser {
     older: readonly ChatMessage[],
     signal: AbortSignal,
     context: unknown,
-  ): Promise<{ text: string; cacheHit: boolean }> {
+  ): Promise<Summary> {
     const key = summaryCacheKey(summarizerModel, older);
     for (;;) {
       const cached = await this.cache.get(key);
@@ -148,20 +159,66 @@ export class Condenser {
       if (pending === undefined) break;
       try {
         // Made by another request: counted as a cache hit, since this one asked nobody.
-        return { text: await untilAborted(pending.text, signal), cacheHit: true };
+        return { text: (await untilAborted(pending.summary, signal)).text, cacheHit: true };
       } catch (err) {
         if (signal.aborted || !pending.owner.aborted) throw err;
         // Its request went away and took the summary with it: make it here instead.
         if (this.inflight.get(key) === pending) this.inflight.delete(key);
       }
     }
-    const text = this.summarizeNew(summarizerModel, older, signal, context, key);
-    const entry = { text, owner: signal };
+    const summary = this.obtain(summarizerModel, older, signal, context, key);
+    const entry = { summary, owner: signal };
     this.inflight.set(key, entry);
     try {
-      return { text: await text, cacheHit: false };
+      return await summary;
     } finally {
       if (this.inflight.get(key) === entry) this.inflight.delete(key);
+    }
+  }
+
+  /**
+   * A summary no cache holds: made here, unless another replica has claimed it, in which case
+   * it is awaited from Redis; if that replica gives up (or its claim expires), claimed again.
+   */
+  private async obtain(
+    summarizerModel: string,
+    older: readonly ChatMessage[],
+    signal: AbortSignal,
+    context: unknown,
+    key: string,
+  ): Promise<Summary> {
+    for (;;) {
+      const claim = await this.cache.claim(key, signal);
+      if (claim.kind === 'theirs') {
+        const text = await this.awaitClaimed(key, signal);
+        // Made by another replica: a cache hit, as for a request waiting in this one.
+        if (text !== undefined) return { text, cacheHit: true };
+        continue;
+      }
+      try {
+        return {
+          text: await this.summarizeNew(summarizerModel, older, signal, context, key),
+          cacheHit: false,
+        };
+      } catch (err) {
+        // Handed on at once, rather than leaving the others to wait out the claim.
+        if (claim.kind === 'mine') await this.cache.release(key, claim.token);
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Polls for a summary another replica claimed: quickly at first, then every
+   * CLAIM_POLL_MAX_MS. Undefined once the claim ended without one. The claim's expiry bounds
+   * the wait, and the request's signal ends it.
+   */
+  private async awaitClaimed(key: string, signal: AbortSignal): Promise<string | undefined> {
+    for (let delay = CLAIM_POLL_FIRST_MS; ; delay = Math.min(2 * delay, CLAIM_POLL_MAX_MS)) {
+      if (!(await sleep(delay, signal))) throw signal.reason;
+      const polled = await this.cache.pollClaimed(key, signal);
+      if (polled === 'gone') return undefined;
+      if (polled !== 'waiting') return polled.summary;
     }
   }
 

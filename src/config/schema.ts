@@ -155,6 +155,7 @@ const condenseSchema = z.strictObject({
   keepRecent: nonNegativeInt().default(6),
   cacheMaxEntries: positiveInt().default(1000),
   cacheTtlSeconds: positiveInt().default(86_400),
+  summaryClaimMs: positiveInt().default(30_000),
   models: z.record(z.string().min(1), condenseModelSchema).default({}),
 });
 

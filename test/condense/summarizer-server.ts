@@ -17,6 +17,8 @@ export interface SummarizerServer {
   readonly disconnects: number;
   mode: Mode;
   summary: string;
+  /** Answers this long after a request arrives, as the mode was when it arrived. */
+  delayMs: number;
   close(): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export async function startSummarizerServer(): Promise<SummarizerServer> {
   let disconnects = 0;
   const control = {
     mode: 'ok' as Mode,
+    delayMs: 0,
     summary: 'The user is planning a trip to Paris in May and prefers trains.',
   };
   const server: Server = createServer((req, res) => {
@@ -40,8 +43,11 @@ export async function startSummarizerServer(): Promise<SummarizerServer> {
       res.on('close', () => {
         if (!res.writableFinished) disconnects++;
       });
-      if (control.mode === 'hang') return;
-      if (control.mode === 'fail') {
+      const mode = control.mode;
+      if (mode === 'hang') return;
+      if (control.delayMs > 0) await new Promise((r) => setTimeout(r, control.delayMs));
+      if (res.destroyed) return;
+      if (mode === 'fail') {
         res.writeHead(500, { 'content-type': 'application/json' });
         res.end(
           JSON.stringify({
@@ -88,6 +94,12 @@ export async function startSummarizerServer(): Promise<SummarizerServer> {
     },
     set summary(s: string) {
       control.summary = s;
+    },
+    get delayMs() {
+      return control.delayMs;
+    },
+    set delayMs(ms: number) {
+      control.delayMs = ms;
     },
     close: () =>
       new Promise<void>((resolve) => {

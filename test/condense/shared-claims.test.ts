@@ -1,0 +1,208 @@
+/**
+ * Replicas sharing Redis agree on who makes a summary: the first to ask claims it, the others
+ * wait for it instead of asking the summariser again; a failed claimant hands over at once,
+ * a dead one when its claim expires. Two "replicas" here are two condensers with their own
+ * supervisor, cache and Redis client, over one real redis-server and one summariser server.
+ */
+import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CacheMetrics } from '../../src/cache/metrics.js';
+import {
+  Condenser,
+  CondenserCache,
+  type ChatMessage,
+  type CondenseModelConfig,
+} from '../../src/condense/index.js';
+import { summaryCacheKey } from '../../src/condense/cache-key.js';
+import { loadTokenizer } from '../../src/condense/tokens.js';
+import { CONTRACT_TASKS, Supervisor } from '../../src/tasks/index.js';
+import { silentLogger } from '../../src/telemetry/logger.js';
+import { startRedis, type RedisServer } from '../support/redis-server.js';
+import {
+  httpSummarize,
+  startSummarizerServer,
+  type SummarizerServer,
+} from './summarizer-server.js';
+
+const SENTENCE = 'The night train from Lyon reaches Paris before breakfast and costs forty euros. ';
+const OLDER: ChatMessage[] = ['one', 'two', 'three'].flatMap((day) => [
+  { role: 'user' as const, content: `day ${day}: ${SENTENCE.repeat(5)}` },
+  { role: 'assistant' as const, content: `reply ${day}: ${SENTENCE.repeat(5)}` },
+]);
+const RECENT: ChatMessage[] = [{ role: 'user', content: 'Which train should I take?' }];
+const CONVERSATION: ChatMessage[] = [
+  { role: 'system', content: 'You are a travel assistant.' },
+  ...OLDER,
+  ...RECENT,
+];
+const MODEL: CondenseModelConfig = {
+  maxTokens: 300,
+  keepRecent: 1,
+  summarizerModel: 'summarizer-mini',
+  onFailure: 'truncate',
+};
+const PREFIX = 'claims';
+
+interface Replica {
+  condenser: Condenser;
+  cache: CondenserCache;
+  registry: Registry;
+  stop(): Promise<void>;
+}
+
+let redis: RedisServer;
+let summariser: SummarizerServer;
+const replicas: Replica[] = [];
+
+beforeAll(async () => {
+  await loadTokenizer();
+  redis = await startRedis();
+  summariser = await startSummarizerServer();
+});
+afterAll(async () => {
+  await summariser.close();
+  await redis.stop();
+});
+beforeEach(() => {
+  summariser.requests.length = 0;
+  summariser.mode = 'ok';
+  summariser.delayMs = 0;
+});
+afterEach(async () => {
+  for (const r of replicas.splice(0)) await r.stop();
+  const direct = new Redis(redis.url);
+  await direct.flushall();
+  await direct.quit();
+});
+
+async function replica(claimMs = 30_000): Promise<Replica> {
+  const registry = new Registry();
+  const supervisor = new Supervisor({ registry, logger: silentLogger(), tasks: CONTRACT_TASKS });
+  const client = new Redis(redis.url, { commandTimeout: 1_000, lazyConnect: true });
+  await client.connect();
+  const cache = new CondenserCache({
+    scope: supervisor.scope('condenser_cache'),
+    metrics: new CacheMetrics(registry),
+    logger: silentLogger(),
+    redis: client,
+    keyPrefix: PREFIX,
+    maxEntries: 100,
+    ttlSeconds: 60,
+    claimMs,
+  });
+  const condenser = new Condenser({
+    models: { m: MODEL },
+    summarize: httpSummarize(summariser.baseUrl),
+    cache,
+    registry,
+    logger: silentLogger(),
+  });
+  const r: Replica = {
+    condenser,
+    cache,
+    registry,
+    stop: async () => {
+      await cache.stop(1_000);
+      expect(supervisor.liveCount()).toBe(0);
+      await client.quit();
+    },
+  };
+  replicas.push(r);
+  return r;
+}
+
+const live = (): AbortSignal => new AbortController().signal;
+const condense = (r: Replica) => r.condenser.condense('m', structuredClone(CONVERSATION), live());
+
+async function condenseTotal(registry: Registry, result: string): Promise<number> {
+  const text = await registry.metrics();
+  const m = new RegExp(`^llm_proxy_condense_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text);
+  return Number(m?.[1] ?? NaN);
+}
+
+describe('summary claims across replicas', () => {
+  it('has the second replica wait for the summary the first is making, not ask again', async () => {
+    const [a, b] = [await replica(), await replica()];
+    summariser.delayMs = 300;
+    const first = condense(a);
+    await expect.poll(() => summariser.requests.length).toBe(1);
+    const second = condense(b);
+    const [ra, rb] = await Promise.all([first, second]);
+    expect(summariser.requests).toHaveLength(1);
+    expect(ra).toMatchObject({ condensed: true, cacheHit: false });
+    expect(rb).toMatchObject({ condensed: true, cacheHit: true });
+    expect(rb.messages).toEqual(ra.messages);
+    expect(await condenseTotal(b.registry, 'cache_hit')).toBe(1);
+    expect(await condenseTotal(b.registry, 'condensed')).toBe(0);
+    // The waiting replica now holds the summary in memory too.
+    expect(b.cache.size).toBe(1);
+  });
+
+  it('hands the claim over at once when the claimant fails', async () => {
+    const [a, b] = [await replica(60_000), await replica(60_000)];
+    summariser.mode = 'fail';
+    summariser.delayMs = 300;
+    const first = condense(a);
+    await expect.poll(() => summariser.requests.length).toBe(1);
+    summariser.mode = 'ok';
+    summariser.delayMs = 0;
+    const started = performance.now();
+    const second = condense(b);
+    const ra = await first;
+    expect(ra.truncatedCount).toBeGreaterThan(0); // a's own policy: truncate
+    const rb = await second;
+    // Not the 60 s the claim would last: a released it when its summariser failed.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(summariser.requests).toHaveLength(2);
+    expect(rb).toMatchObject({ condensed: true, cacheHit: false });
+  });
+
+  it('makes the summary once the claim of a replica that went away expires', async () => {
+    const b = await replica();
+    const direct = new Redis(redis.url);
+    try {
+      // A replica that claimed the summary and died: its claim outlives it by 600 ms.
+      const hash = summaryCacheKey(MODEL.summarizerModel, OLDER);
+      expect(await direct.set(b.cache.claimKey(hash), 'dead-replica:1', 'PX', 600, 'NX')).toBe(
+        'OK',
+      );
+      const started = performance.now();
+      const rb = await condense(b);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(500);
+      expect(summariser.requests).toHaveLength(1);
+      expect(rb).toMatchObject({ condensed: true, cacheHit: false });
+    } finally {
+      await direct.quit();
+    }
+  });
+
+  it('releases only its own claim, not the one another replica took after it expired', async () => {
+    const [a, b] = [await replica(200), await replica(200)];
+    const direct = new Redis(redis.url);
+    try {
+      const mine = await a.cache.claim('h', live());
+      expect(mine.kind).toBe('mine');
+      await expect.poll(async () => (await b.cache.claim('h', live())).kind).toBe('mine');
+      const theirs = await direct.get(b.cache.claimKey('h'));
+      if (mine.kind === 'mine') await a.cache.release('h', mine.token);
+      expect(await direct.get(b.cache.claimKey('h'))).toBe(theirs);
+      expect(await a.cache.pollClaimed('h', live())).toBe('waiting');
+    } finally {
+      await direct.quit();
+    }
+  });
+
+  it('makes its own summary, without waiting, when Redis is unreachable', async () => {
+    const b = await replica();
+    await redis.kill();
+    try {
+      await expect.poll(() => b.cache.claim('x', live())).toEqual({ kind: 'unshared' });
+      const rb = await condense(b);
+      expect(rb).toMatchObject({ condensed: true, cacheHit: false });
+      expect(summariser.requests).toHaveLength(1);
+    } finally {
+      await redis.restart();
+    }
+  });
+});
