@@ -104,6 +104,38 @@ describe('summaries shared across replicas', () => {
     }
   });
 
+  it('asks the summariser once when two replicas get the same new conversation at once', async () => {
+    const a = await startProxy(config());
+    const b = await startProxy(config());
+    const replicas = [a, b];
+    const conversation = CONVERSATION.map((m, i) =>
+      i === 1 ? { ...m, content: `${m.content} (asked twice at once)` } : m,
+    );
+    try {
+      for (const p of replicas) {
+        await eventually(async () => expect(await p.metric('llm_proxy_cache_redis_up')).toBe(1));
+      }
+      const asked = summariser.requests.length;
+      summariser.delayMs = 300;
+      const first = a.client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: conversation })
+        .withResponse();
+      await eventually(async () => expect(summariser.requests.length).toBe(asked + 1));
+      // A client retrying on the other replica while the first is still summarising.
+      const second = b.client.chat.completions
+        .create({ model: 'gpt-4o-mini', messages: conversation })
+        .withResponse();
+      const answers = await Promise.all([first, second]);
+      for (const r of answers) expect(r.response.headers.get('x-llm-proxy-condensed')).toBe('true');
+      expect(summariser.requests.length - asked).toBe(1);
+      expect(await a.metric('llm_proxy_condense_total', { result: 'condensed' })).toBe(1);
+      expect(await b.metric('llm_proxy_condense_total', { result: 'cache_hit' })).toBe(1);
+    } finally {
+      summariser.delayMs = 0;
+      await stopReplicas(replicas);
+    }
+  });
+
   it('still condenses while Redis is down: the summary stays in memory, one outage warning, no error lines', async () => {
     const proxy = await startProxy(config(`redis://127.0.0.1:${await freePort()}`));
     try {
