@@ -214,13 +214,11 @@ export class CondenserCache {
         signal,
       );
       const [got, ttl, held] = replies ?? [];
-      const failed = got?.[0] ?? ttl?.[0] ?? held?.[0];
-      if (failed) throw failed;
-      const value = got?.[1];
-      if (typeof value === 'string') {
-        const ttlMs = typeof ttl?.[1] === 'number' && ttl[1] > 0 ? ttl[1] : this.ttlSeconds * 1000;
-        this.remember(hash, value, ttlMs);
-        return { summary: value };
+      if (held?.[0]) throw held[0];
+      const found = this.storedSummary(got, ttl);
+      if (found !== undefined) {
+        this.remember(hash, found.value, found.ttlMs);
+        return { summary: found.value };
       }
       return held?.[1] === 1 ? 'waiting' : 'gone';
     } catch (err) {
@@ -287,16 +285,28 @@ export class CondenserCache {
       const key = this.redisKey(hash);
       const replies = await redis.pipeline().get(key).pttl(key).exec();
       const [got, ttl] = replies ?? [];
-      if (got?.[0]) throw got[0];
-      const value = got?.[1];
-      if (typeof value !== 'string') return undefined;
-      const ttlMs = typeof ttl?.[1] === 'number' && ttl[1] > 0 ? ttl[1] : this.ttlSeconds * 1000;
-      return { value, ttlMs };
+      return this.storedSummary(got, ttl);
     } catch (err) {
       this.metrics.redisErrors.get.inc();
       this.logger.debug({ err }, 'condenser cache: redis get failed, treated as a miss');
       return undefined;
     }
+  }
+
+  /**
+   * A summary and the lifetime Redis has left for it, from a pipeline's GET and PTTL replies;
+   * undefined when there is none. Throws the error of a failed reply.
+   */
+  private storedSummary(
+    got: [Error | null, unknown] | undefined,
+    ttl: [Error | null, unknown] | undefined,
+  ): { value: string; ttlMs: number } | undefined {
+    const failed = got?.[0] ?? ttl?.[0];
+    if (failed) throw failed;
+    const value = got?.[1];
+    if (typeof value !== 'string') return undefined;
+    const ttlMs = typeof ttl?.[1] === 'number' && ttl[1] > 0 ? ttl[1] : this.ttlSeconds * 1000;
+    return { value, ttlMs };
   }
 
   /** Writes the newest pending value of `hash` until no newer one arrived meanwhile. */

@@ -16,6 +16,7 @@ import { CONTRACT_TASKS, Supervisor } from '../../src/tasks/index.js';
 import { sleep } from '../../src/tasks/timers.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import {
+  condenseTotal,
   httpSummarize,
   startSummarizerServer,
   type SummarizerServer,
@@ -50,13 +51,6 @@ const config = (over: Partial<CondenseModelConfig> = {}): CondenseModelConfig =>
   onFailure: 'truncate',
   ...over,
 });
-
-async function condenseTotal(registry: Registry, result: string): Promise<number> {
-  const text = await registry.metrics();
-  const m = new RegExp(`^llm_proxy_condense_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text);
-  if (m === null) throw new Error(`no llm_proxy_condense_total series for ${result}`);
-  return Number(m[1]);
-}
 
 describe('Condenser', () => {
   let server: SummarizerServer;

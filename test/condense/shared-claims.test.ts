@@ -20,6 +20,7 @@ import { CONTRACT_TASKS, Supervisor } from '../../src/tasks/index.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { startRedis, type RedisServer } from '../support/redis-server.js';
 import {
+  condenseTotal,
   httpSummarize,
   startSummarizerServer,
   type SummarizerServer,
@@ -114,12 +115,6 @@ async function replica(claimMs = 30_000): Promise<Replica> {
 
 const live = (): AbortSignal => new AbortController().signal;
 const condense = (r: Replica) => r.condenser.condense('m', structuredClone(CONVERSATION), live());
-
-async function condenseTotal(registry: Registry, result: string): Promise<number> {
-  const text = await registry.metrics();
-  const m = new RegExp(`^llm_proxy_condense_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text);
-  return Number(m?.[1] ?? NaN);
-}
 
 describe('summary claims across replicas', () => {
   it('has the second replica wait for the summary the first is making, not ask again', async () => {

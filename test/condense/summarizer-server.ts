@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
 import type { ChatMessage, Summarize } from '../../src/condense/index.js';
 
 export type Mode = 'ok' | 'fail' | 'hang';
@@ -122,4 +123,12 @@ export function httpSummarize(baseUrl: string): Summarize {
     const json = (await res.json()) as { choices: { message: { content: string } }[] };
     return json.choices[0]?.message.content ?? '';
   };
+}
+
+/** `llm_proxy_condense_total{result}` as a condenser's registry exposes it. */
+export async function condenseTotal(registry: Registry, result: string): Promise<number> {
+  const text = await registry.metrics();
+  const m = new RegExp(`^llm_proxy_condense_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(text);
+  if (m === null) throw new Error(`no llm_proxy_condense_total series for ${result}`);
+  return Number(m[1]);
 }
