@@ -175,25 +175,28 @@ export class CondenserCache {
   /**
    * Claims the making of `hash`'s summary among the replicas sharing Redis. A Redis failure
    * is counted (as a failed `set`) and answered `unshared`: the request goes on without it.
+   * The SET is waited for even when `signal` aborts meanwhile (it is bounded by the client's
+   * commandTimeout, like get()), so that a claim taken for a request that went away is
+   * released at once rather than left for the others to wait out.
    */
   async claim(hash: string, signal: AbortSignal): Promise<SummaryClaim> {
     const redis = this.redis;
     if (redis === undefined || redis.status !== 'ready') return UNSHARED;
     const token = `${this.claimPrefix}:${++this.claims}`;
+    let claim: SummaryClaim;
     try {
-      const taken = await untilAborted(
-        redis.set(this.claimKey(hash), token, 'PX', this.claimMs, 'NX'),
-        signal,
-      );
-      // NOTE: a request that goes away while its SET is in flight may leave a claim it will
-      // not honour; the replicas waiting on it make the summary once it expires.
-      return taken === 'OK' ? { kind: 'mine', token } : { kind: 'theirs' };
+      const taken = await redis.set(this.claimKey(hash), token, 'PX', this.claimMs, 'NX');
+      claim = taken === 'OK' ? { kind: 'mine', token } : { kind: 'theirs' };
     } catch (err) {
-      if (signal.aborted) throw err;
       this.metrics.redisErrors.set.inc();
       this.logger.debug({ err }, 'condenser cache: redis claim failed, making the summary here');
-      return UNSHARED;
+      claim = UNSHARED;
     }
+    if (signal.aborted) {
+      if (claim.kind === 'mine') await this.release(hash, claim.token);
+      throw signal.reason;
+    }
+    return claim;
   }
 
   /**

@@ -188,6 +188,20 @@ describe('summary claims across replicas', () => {
     }
   });
 
+  it('leaves no claim behind for a request that went away while claiming', async () => {
+    const a = await replica();
+    const direct = new Redis(redis.url);
+    try {
+      const gone = new AbortController();
+      const reason = new Error('client went away');
+      gone.abort(reason);
+      await expect(a.cache.claim('h', gone.signal)).rejects.toBe(reason);
+      expect(await direct.exists(a.cache.claimKey('h'))).toBe(0);
+    } finally {
+      await direct.quit();
+    }
+  });
+
   it('makes its own summary, without waiting, when Redis is unreachable', async () => {
     const b = await replica();
     await redis.kill();
