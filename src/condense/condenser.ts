@@ -187,14 +187,20 @@ export class Condenser {
     context: unknown,
     key: string,
   ): Promise<Summary> {
+    const claims = this.metrics.claims;
     for (;;) {
       const claim = await this.cache.claim(key, signal);
       if (claim.kind === 'theirs') {
         const text = await this.awaitClaimed(key, signal);
         // Made by another replica: a cache hit, as for a request waiting in this one.
-        if (text !== undefined) return { text, cacheHit: true };
+        if (text !== undefined) {
+          claims.waited.inc();
+          return { text, cacheHit: true };
+        }
+        claims.handed_over.inc();
         continue;
       }
+      claims[claim.kind === 'mine' ? 'claimed' : 'unshared'].inc();
       try {
         return {
           text: await this.summarizeNew(summarizerModel, older, signal, context, key),

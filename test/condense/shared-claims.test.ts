@@ -114,6 +114,15 @@ async function replica(claimMs = 30_000): Promise<Replica> {
 }
 
 const live = (): AbortSignal => new AbortController().signal;
+
+/** `llm_proxy_condense_claims_total` of a replica, by result (every result is pre-initialised). */
+async function claims(r: Replica): Promise<Record<string, number>> {
+  const text = await r.registry.metrics();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^llm_proxy_condense_claims_total\{result="(\w+)"\} (\d+)$/gm))
+    out[m[1]!] = Number(m[2]);
+  return out;
+}
 const condense = (r: Replica) => r.condenser.condense('m', structuredClone(CONVERSATION), live());
 
 describe('summary claims across replicas', () => {
@@ -130,6 +139,8 @@ describe('summary claims across replicas', () => {
     expect(rb.messages).toEqual(ra.messages);
     expect(await condenseTotal(b.registry, 'cache_hit')).toBe(1);
     expect(await condenseTotal(b.registry, 'condensed')).toBe(0);
+    expect(await claims(a)).toEqual({ claimed: 1, waited: 0, handed_over: 0, unshared: 0 });
+    expect(await claims(b)).toEqual({ claimed: 0, waited: 1, handed_over: 0, unshared: 0 });
     // The waiting replica now holds the summary in memory too.
     expect(b.cache.size).toBe(1);
   });
@@ -151,6 +162,7 @@ describe('summary claims across replicas', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(summariser.requests).toHaveLength(2);
     expect(rb).toMatchObject({ condensed: true, cacheHit: false });
+    expect(await claims(b)).toEqual({ claimed: 1, waited: 0, handed_over: 1, unshared: 0 });
   });
 
   it('makes the summary once the claim of a replica that went away expires', async () => {
@@ -167,6 +179,7 @@ describe('summary claims across replicas', () => {
       expect(performance.now() - started).toBeGreaterThanOrEqual(500);
       expect(summariser.requests).toHaveLength(1);
       expect(rb).toMatchObject({ condensed: true, cacheHit: false });
+      expect(await claims(b)).toEqual({ claimed: 1, waited: 0, handed_over: 1, unshared: 0 });
     } finally {
       await direct.quit();
     }
@@ -210,6 +223,7 @@ describe('summary claims across replicas', () => {
       const rb = await condense(b);
       expect(rb).toMatchObject({ condensed: true, cacheHit: false });
       expect(summariser.requests).toHaveLength(1);
+      expect((await claims(b)).unshared).toBe(1);
     } finally {
       await redis.restart();
     }
