@@ -20,10 +20,23 @@ export type ClaimResult = (typeof CLAIM_RESULTS)[number];
 const NAME = 'llm_proxy_condense_total';
 const CLAIMS = 'llm_proxy_condense_claims_total';
 
-/** The registry's counter of that name if one is registered, else a new one. */
-function counter(registry: Registry, name: string, help: string, label: string): CounterVec {
+/**
+ * One child per value of a `result`-labelled counter, pre-initialised; the registry's counter
+ * of that name is reused if one is registered (one per registry, however many condensers).
+ */
+function resultCounters<R extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  results: readonly R[],
+): Record<R, CounterChild> {
   const existing: unknown = registry.getSingleMetric(name);
-  return existing instanceof CounterVec ? existing : new CounterVec(name, help, [label], registry);
+  const vec =
+    existing instanceof CounterVec ? existing : new CounterVec(name, help, ['result'], registry);
+  return Object.fromEntries(results.map((result) => [result, vec.labels({ result })])) as Record<
+    R,
+    CounterChild
+  >;
 }
 
 export class CondenserMetrics {
@@ -32,26 +45,20 @@ export class CondenserMetrics {
 
   /** Registers the counters once per registry; a second instance reuses the first's series. */
   constructor(registry: Registry) {
-    const results = counter(
+    this.results = resultCounters(
       registry,
       NAME,
       'Over-budget conversations by what the condenser did: condensed (summarised), cache_hit ' +
         '(summary from cache), truncated (oldest messages dropped), rejected (too long, answered 400).',
-      'result',
+      CONDENSE_RESULTS,
     );
-    this.results = Object.fromEntries(
-      CONDENSE_RESULTS.map((result) => [result, results.labels({ result })]),
-    ) as Record<CondenseOutcome, CounterChild>;
-    const claims = counter(
+    this.claims = resultCounters(
       registry,
       CLAIMS,
       'Summaries no cache held, by how replicas settled who makes them: claimed (made here), ' +
         'waited (made by another replica), handed_over (a claim waited on ended without a ' +
         'summary), unshared (no Redis to claim through).',
-      'result',
+      CLAIM_RESULTS,
     );
-    this.claims = Object.fromEntries(
-      CLAIM_RESULTS.map((result) => [result, claims.labels({ result })]),
-    ) as Record<ClaimResult, CounterChild>;
   }
 }
