@@ -1,9 +1,7 @@
 /** Load generators for bench:proxy: closed loop, fixed rate, and streaming time-to-first-byte. */
 import { Pool } from 'undici';
+import { uncancelled } from './procs.js';
 import { sleep } from '../tasks/timers.js';
-
-/** Benchmark waits are never cancelled: a signal nothing aborts. */
-const uncancelled = new AbortController().signal;
 
 export interface Target {
   name: string;

@@ -2,6 +2,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** The built CLI (`llm-proxy`), as the benchmarks start it. */
+export const CLI = join(import.meta.dirname, '..', 'cli', 'index.js');
+
+/** Benchmark waits are never cancelled: a signal nothing aborts. */
+export const uncancelled = new AbortController().signal;
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -6,20 +6,13 @@
  * memory per cached entry, and RSS. Targets are interleaved in rounds and the ratios paired by
  * round, so a slow spell on these 2 noisy cores hits floor and proxy alike; read the ratios.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closedLoop, fixedRate, streams, type Shot, type Target } from './load.js';
-import { freePort, PROXY_NODE_FLAGS, startProc, type Proc } from './procs.js';
+import { CLI, freePort, startProc, uncancelled, type Proc } from './procs.js';
+import { llmProxy, otlpSink, startRedis } from './services.js';
 import { median, percentile, table } from './stats.js';
 import { cacheEntryBytes } from './cache-memory.js';
 import { sleep } from '../tasks/timers.js';
-
-/** Benchmark waits are never cancelled: a signal nothing aborts. */
-const uncancelled = new AbortController().signal;
 
 /** Rounds: each target gets one phase per round, in turn, so slow spells hit all of them. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -38,8 +31,6 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 600);
  * `cold p99` column and ratio show a phase run right after start, for reference.
  */
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 6);
-const CLI = join(import.meta.dirname, '..', 'cli', 'index.js');
-const dir = mkdtempSync(join(tmpdir(), 'llmp-bench-'));
 
 const chat: Shot = {
   path: '/v1/chat/completions',
@@ -53,67 +44,6 @@ const cached: Shot = {
   body: JSON.stringify({ ...JSON.parse(chat.body), temperature: 0 }),
 };
 const stream: Shot = { ...chat, body: JSON.stringify({ ...JSON.parse(chat.body), stream: true }) };
-
-async function otlpSink(): Promise<{ url: string; close(): Promise<void> }> {
-  const srv = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise((r) => {
-        srv.closeAllConnections();
-        srv.close(() => r());
-      }),
-  };
-}
-
-async function llmProxy(
-  upstream: string,
-  extra: string,
-  env: NodeJS.ProcessEnv,
-): Promise<{ proc: Proc; target: Target }> {
-  const port = await freePort();
-  const file = join(dir, `proxy-${port}.yaml`);
-  writeFileSync(
-    file,
-    `server: { host: 127.0.0.1, port: ${port}, maxInFlight: 4096 }
-auth: { apiKeys: [bench-key] }
-providers:
-  - { name: upstream, type: openai, baseUrl: "${upstream}/v1", models: [gpt-4o-mini], maxConnections: 64 }
-telemetry: { logLevel: info }
-${extra}`,
-  );
-  const proc = await startProc(
-    [...PROXY_NODE_FLAGS, CLI, '--config', file],
-    /llm-proxy listening/,
-    {
-      ...env,
-      LOG_LEVEL: 'warn',
-    },
-  );
-  return {
-    proc,
-    target: {
-      name: 'llm-proxy',
-      url: `http://127.0.0.1:${port}`,
-      headers: { authorization: 'Bearer bench-key' },
-    },
-  };
-}
-
-async function startRedis(): Promise<{ url: string; stop(): void }> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  await sleep(300, uncancelled);
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGTERM') };
-}
 
 /** One target's numbers, per round (closed loop, streams) and pooled (latencies, TTFB). */
 interface Series {

@@ -9,17 +9,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseExposition, sum } from '../telemetry/exposition.js';
-import { freePort, PROXY_NODE_FLAGS, startProc, type Proc } from './procs.js';
+import { CLI, freePort, PROXY_NODE_FLAGS, startProc, uncancelled, type Proc } from './procs.js';
 import { median, table } from './stats.js';
 import { sleep } from '../tasks/timers.js';
-
-/** Benchmark waits are never cancelled: a signal nothing aborts. */
-const uncancelled = new AbortController().signal;
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const GROWTH_MB = Number(process.env.SOAK_HEAP_GROWTH_MB ?? 24);
 const CONCURRENCY = 8;
-const CLI = join(import.meta.dirname, '..', 'cli', 'index.js');
 const KEY = 'soak-key';
 const ADMIN = 'soak-admin';
 
