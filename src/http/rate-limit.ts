@@ -14,7 +14,7 @@
  * down, slow or failing the mirror carries on as a per-replica limit. A Redis failure never
  * fails a request.
  */
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -106,7 +106,7 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {tostring(tokens), tostring(wait)}
 `;
-const TAKE_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
+const TAKE_SHA = hash('sha1', TAKE_SCRIPT, 'hex');
 
 export function createRateLimiter(
   options: RateLimiterOptions & { redis?: undefined },

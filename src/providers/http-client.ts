@@ -110,7 +110,7 @@ export class UpstreamClient {
     if (signal.aborted) throw toUpstreamError(signal.reason, signal);
     let headers = this.headers;
     if (req.otelContext !== undefined && req.otelContext !== otelApi.active()) {
-      headers = merged(headers, {});
+      headers = merged(headers, {}); // a copy: inject writes traceparent into it
       propagation.inject(req.otelContext, headers);
     }
     try {

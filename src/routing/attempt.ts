@@ -213,15 +213,10 @@ function holdUntil(hold: Promise<void>, task: AttemptTask): Promise<void> {
   if (task.cancelled) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const unhook = task.onCancel(() => resolve());
-    void hold.then(
-      () => {
-        unhook();
-        resolve();
-      },
-      () => {
-        unhook();
-        resolve();
-      },
-    );
+    const done = (): void => {
+      unhook();
+      resolve();
+    };
+    void hold.then(done, done);
   });
 }
