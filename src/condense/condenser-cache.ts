@@ -18,7 +18,9 @@
  *   takes a claim on it (SET NX PX on `${keyPrefix}:v1:sumclaim:${hash}`, lasting `claimMs`);
  *   the others poll (pollClaimed) until the summary lands in Redis, or the claim ends without
  *   one (its holder failed and released it, or it expired) and they claim it in turn. Without
- *   Redis, or when it fails, there is nothing to agree on: each replica makes its own.
+ *   Redis, or when it fails, there is nothing to agree on: each replica makes its own. A
+ *   claimant that made the summary hands its claim to set(): the persist task releases it
+ *   once the write is done, or has failed, so waiters take the summary or take over at once.
  * - Every Redis key is `${keyPrefix}:v1:sum:${hash}` and carries an expiry.
  * - flush() waits for pending persist/evict tasks; stop() flushes, then closes the scope.
  *   A write racing with shutdown is refused by the spawner (TaskRejectedError): memory is
@@ -80,6 +82,8 @@ export class CondenserCache {
   private readonly memory: LRUCache<string, string>;
   /** Newest value waiting to be written, per key with a persist task running. */
   private readonly pendingWrites = new Map<string, string>();
+  /** Claims handed to set(), per key: its persist task releases them when it ends. */
+  private readonly claimsToRelease = new Map<string, string>();
   private readonly scope: Scope;
   private readonly metrics: CacheMetrics;
   private readonly logger: Logger;
@@ -158,10 +162,16 @@ export class CondenserCache {
     return remote.value;
   }
 
-  set(hash: string, summary: string): void {
+  /**
+   * Stores a summary: in memory now, in Redis by a persist task. `claim`, the token of this
+   * replica's claim on making it, is released by that task once the write is done or failed.
+   * Returns false when no persist task took the write (none is needed without Redis, or the
+   * spawner refused it): the claim, if any, is then still the caller's to release.
+   */
+  set(hash: string, summary: string, claim?: string): boolean {
     this.remember(hash, summary, this.ttlSeconds * 1000);
     const redis = this.redis;
-    if (redis === undefined) return;
+    if (redis === undefined) return false;
     const running = this.pendingWrites.has(hash);
     this.pendingWrites.set(hash, summary);
     if (
@@ -169,7 +179,10 @@ export class CondenserCache {
       !this.trySpawn(CONDENSER_PERSIST, (signal) => this.persist(redis, hash, signal))
     ) {
       this.pendingWrites.delete(hash);
+      return false;
     }
+    if (claim !== undefined) this.claimsToRelease.set(hash, claim);
+    return true;
   }
 
   /**
@@ -325,6 +338,11 @@ export class CondenserCache {
       }
     } finally {
       this.pendingWrites.delete(hash);
+      const claim = this.claimsToRelease.get(hash);
+      this.claimsToRelease.delete(hash);
+      // Written: waiters find the summary before they see the claim gone. Failed: they take
+      // over now rather than when the claim expires. Cancelled (shutdown): it expires.
+      if (claim !== undefined && !signal.aborted) await this.release(hash, claim);
     }
   }
 

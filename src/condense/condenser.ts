@@ -201,16 +201,20 @@ export class Condenser {
         continue;
       }
       claims[claim.kind === 'mine' ? 'claimed' : 'unshared'].inc();
+      const token = claim.kind === 'mine' ? claim.token : undefined;
+      let text: string;
       try {
-        return {
-          text: await this.summarizeNew(summarizerModel, older, signal, context, key),
-          cacheHit: false,
-        };
+        text = await this.summarizeNew(summarizerModel, older, signal, context);
       } catch (err) {
         // Handed on at once, rather than leaving the others to wait out the claim.
-        if (claim.kind === 'mine') await this.cache.release(key, claim.token);
+        if (token !== undefined) await this.cache.release(key, token);
         throw err;
       }
+      // The persist task releases the claim once the summary is in Redis (or failed to be).
+      if (!this.cache.set(key, text, token) && token !== undefined) {
+        await this.cache.release(key, token);
+      }
+      return { text, cacheHit: false };
     }
   }
 
@@ -233,7 +237,6 @@ export class Condenser {
     older: readonly ChatMessage[],
     signal: AbortSignal,
     context: unknown,
-    key: string,
   ): Promise<string> {
     const text = (
       await this.summarize(
@@ -243,7 +246,6 @@ export class Condenser {
       )
     ).trim();
     if (text === '') throw new Error('the summariser returned an empty summary');
-    this.cache.set(key, text);
     return text;
   }
 

@@ -77,10 +77,14 @@ afterEach(async () => {
   await direct.quit();
 });
 
-async function replica(claimMs = 30_000): Promise<Replica> {
+async function replica(claimMs = 30_000, user?: string): Promise<Replica> {
   const registry = new Registry();
   const supervisor = new Supervisor({ registry, logger: silentLogger(), tasks: CONTRACT_TASKS });
-  const client = new Redis(redis.url, { commandTimeout: 1_000, lazyConnect: true });
+  const client = new Redis(redis.url, {
+    commandTimeout: 1_000,
+    lazyConnect: true,
+    ...(user === undefined ? {} : { username: user, password: 'pw' }),
+  });
   await client.connect();
   const cache = new CondenserCache({
     scope: supervisor.scope('condenser_cache'),
@@ -143,6 +147,44 @@ describe('summary claims across replicas', () => {
     expect(await claims(b)).toEqual({ claimed: 0, waited: 1, handed_over: 0, unshared: 0 });
     // The waiting replica now holds the summary in memory too.
     expect(b.cache.size).toBe(1);
+    // Once the summary is stored, its maker's claim is gone: nothing is left to expire.
+    await a.cache.flush();
+    const direct = new Redis(redis.url);
+    try {
+      const hash = summaryCacheKey(MODEL.summarizerModel, OLDER);
+      expect(await direct.exists(a.cache.redisKey(hash))).toBe(1);
+      expect(await direct.exists(a.cache.claimKey(hash))).toBe(0);
+    } finally {
+      await direct.quit();
+    }
+  });
+
+  it('hands the claim over at once when the claimant cannot store its summary', async () => {
+    const direct = new Redis(redis.url);
+    try {
+      // Replica a may take claims but not write summaries: its persist fails (NOPERM).
+      await direct.acl('SETUSER', 'claims-only', 'on', '>pw', `~${PREFIX}:v1:sumclaim:*`, '+@all');
+      const [a, b] = [await replica(60_000, 'claims-only'), await replica(60_000)];
+      summariser.delayMs = 300;
+      const first = condense(a);
+      await expect.poll(() => summariser.requests.length).toBe(1);
+      summariser.delayMs = 0;
+      const started = performance.now();
+      const second = condense(b);
+      expect(await first).toMatchObject({ condensed: true, cacheHit: false });
+      const rb = await second;
+      // Not the 60 s the claim would last: a's persist task released it when its write failed.
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(summariser.requests).toHaveLength(2);
+      expect(rb).toMatchObject({ condensed: true, cacheHit: false });
+      expect(await claims(b)).toEqual({ claimed: 1, waited: 0, handed_over: 1, unshared: 0 });
+      expect(
+        await a.registry.getSingleMetricAsString('llm_proxy_cache_redis_errors_total'),
+      ).toMatch(/op="set"[^\n]*\} [1-9]/);
+    } finally {
+      await direct.acl('DELUSER', 'claims-only');
+      await direct.quit();
+    }
   });
 
   it('hands the claim over at once when the claimant fails', async () => {
