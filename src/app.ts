@@ -273,6 +273,9 @@ export function createApp(options: AppOptions): App {
       await condenserCache?.flush(left());
       await Promise.all([cache?.stop(left()), condenserCache?.stop(left())]);
       const rest = await supervisor.shutdown(left());
+      // Out of time with tasks ignoring their cancellation: their grace periods decide, so
+      // each is declared leaked (counted, logged, in the exit code) before the summary.
+      if (rest.unsettled > 0) await supervisor.awaitLeakVerdicts();
       const durationMs = performance.now() - started;
       supervisor.recordShutdown(durationMs / 1000);
       state = 'stopped';

@@ -1,9 +1,15 @@
 /**
  * `llm-proxy [--config FILE]`: load and validate config (every problem printed, exit 1,
  * before anything listens), start tracing when OTEL_* asks for it, serve, and on
- * SIGTERM/SIGINT run the graceful path: readiness off, stop accepting, finish in-flight
- * requests, flush cache writes, cancel background tasks, close Redis and pools, flush
- * telemetry, log a summary, exit 0 (1 if any task leaked). A second signal forces exit.
+ * SIGTERM/SIGINT run the graceful path: readiness 503 and new proxy requests refused (503)
+ * at once, finish in-flight requests, flush cache writes, cancel background tasks, close
+ * the listener, Redis and pools, flush telemetry, log a summary, exit 0 (1 if any task
+ * leaked). A second signal forces exit.
+ *
+ * The listener stays open until the drain is done, answering /readyz (503), /healthz and
+ * /metrics, so load balancers and probes see the proxy going away rather than a refused
+ * connection, and Prometheus can scrape the drain; proxy requests get an OpenAI-shaped 503
+ * with `Connection: close`, which the SDKs retry (elsewhere, behind a load balancer).
  */
 import { createApp } from '../app.js';
 import { ConfigError, loadConfig } from '../config/index.js';
@@ -92,13 +98,14 @@ export async function serve(
       }
       stopping = true;
       logger.info({ signal }, 'shutting down');
-      // Backstop: if the ordered path itself hangs, leave anyway (as a failure).
-      armTimer(config.server.shutdownDeadlineMs + 5_000, () => {
+      // Backstop: if the ordered path itself hangs, leave anyway (as a failure). The drain
+      // may outlast its deadline by a grace period, while tasks that ignored their
+      // cancellation are given the time to settle or be declared leaked.
+      armTimer(config.server.shutdownDeadlineMs + app.supervisor.maxGraceMs() + 5_000, () => {
         logger.error('shutdown exceeded its deadline: exiting');
         resolve(1);
       });
       void (async () => {
-        server.stopAccepting();
         const summary = await app.close();
         await server.close();
         await tracing

@@ -40,7 +40,11 @@ export async function listen(app: App, host: string, port: number): Promise<List
   // NOTE: node:http keeps a busy connection alive after its response even once the server
   // is closing, so it would linger until keepAliveTimeout (and keep close() waiting) and
   // could carry new requests. Once stopping, each finished response closes what is idle.
-  server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+  // Prepended: it must run before the app's listener, which may answer synchronously.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    // Draining: every response closes its connection, so keep-alive clients reconnect (to
+    // another replica, behind a load balancer) rather than send more requests here.
+    if (app.state === 'draining' || app.state === 'stopped') res.setHeader('connection', 'close');
     res.once('close', () => {
       if (closed !== undefined) server.closeIdleConnections();
     });

@@ -89,6 +89,27 @@ export class Supervisor {
     return this.root.close('shutdown', deadlineMs);
   }
 
+  /**
+   * Waits until every task still running has settled or been declared leaked: at most the
+   * longest grace period among them, as each one's leak timer runs from its cancellation.
+   * For a shutdown whose deadline ran out: a task ignoring its cancellation is then counted
+   * and logged as leaked (and the exit code says so) instead of being cut off unreported.
+   */
+  async awaitLeakVerdicts(): Promise<void> {
+    let graceMs = 0;
+    this.root.walk((t) => {
+      if (!t.leaked) graceMs = Math.max(graceMs, t.graceMs);
+    });
+    if (graceMs > 0) await this.root.idle(graceMs);
+  }
+
+  /** The longest grace period of any declared task (bounds awaitLeakVerdicts). */
+  maxGraceMs(): number {
+    let graceMs = 0;
+    for (const m of this.bound.values()) graceMs = Math.max(graceMs, m.def.graceMs);
+    return graceMs;
+  }
+
   /** Records the duration of the last drain or shutdown (llm_proxy_shutdown_duration_seconds). */
   recordShutdown(seconds: number): void {
     this.metrics.shutdownDuration.labels({}).set(seconds);

@@ -143,6 +143,10 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   get site(): string {
     return this.m.def.site;
   }
+  /** How long the task may ignore its cancellation before it is declared leaked. */
+  get graceMs(): number {
+    return this.m.def.graceMs;
+  }
   get traceId(): string | undefined {
     return (this.span?.spanContext() ?? trace.getSpanContext(this.parentContext))?.traceId;
   }

@@ -1,8 +1,9 @@
 /**
  * The built proxy as a real process (`node dist/cli/index.js --config FILE`) and its
- * signal path: SIGTERM/SIGINT finish what started, refuse new connections, log a summary
- * and exit 0 (1 when a task leaked); a second signal forces exit 1; a bad config never
- * gets as far as listening.
+ * signal path: SIGTERM/SIGINT turn readiness to 503 and refuse new proxy requests at once,
+ * finish what started, close the listener, log a summary and exit 0 (1 when a task leaked,
+ * including one still ignoring its cancellation when the deadline runs out); a second
+ * signal forces exit 1; a bad config never gets as far as listening.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -187,7 +188,7 @@ async function scrape(
 }
 
 describe.each(['SIGTERM', 'SIGINT'] as const)('on %s', (signal) => {
-  it('finishes every request that started, refuses new connections, logs a summary and exits 0', async () => {
+  it('reports not ready, refuses new requests, finishes those that started, logs a summary and exits 0', async () => {
     const proxy = await startProxyProcess({
       providers: [upstreamProvider()],
       server: { shutdownDeadlineMs: 5_000 },
@@ -201,12 +202,19 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('on %s', (signal) => {
     void stream.finally(() => (streamDone = true)).catch(() => undefined);
     const signalledAt = Date.now();
     proxy.child.kill(signal);
-    await waitUntil(
-      'new connections are refused',
-      async () => (await connect(proxy.url)) === 'ECONNREFUSED',
-      1_000,
-    );
-    // Refused while the process is still busy with the stream, not merely because it exited.
+    await proxy.waitForLog('shutting down');
+    // While the stream still runs: probes see the proxy going away, Prometheus can still
+    // scrape, and a new proxy request is refused with an OpenAI-shaped 503 that closes its
+    // connection (the SDKs retry it, behind a load balancer on another replica).
+    const ready = await fetch(`${proxy.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'draining' });
+    expect((await fetch(`${proxy.url}/metrics`)).status).toBe(200);
+    const refused = await chat(proxy.url, 'too late', false);
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('connection')).toBe('close');
+    const body = (await refused.json()) as { error: { code: string } };
+    expect(body.error.code).toBe('draining');
     expect({ streamDone, exitCode: proxy.child.exitCode }).toEqual({
       streamDone: false,
       exitCode: null,
@@ -216,6 +224,8 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('on %s', (signal) => {
     expect(await Promise.all(answers)).toEqual(['echo: json 1', 'echo: json 2', 'echo: json 3']);
     expect(await proxy.exited).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(5_000);
+    // Closed once drained: nothing listens any more.
+    expect(await connect(proxy.url)).toBe('ECONNREFUSED');
 
     expect(await proxy.waitForLog('shutting down')).toMatchObject({ signal });
     expect(await proxy.waitForLog('shutdown complete')).toMatchObject({
@@ -293,6 +303,51 @@ describe('a leaked task', () => {
       exitCode: 1,
       leakedTotal: 1,
     });
+  });
+});
+
+describe('a request ignoring its cancellation when the deadline runs out', () => {
+  it('is declared leaked after its grace period, and the process exits 1', async () => {
+    const proxy = await startProxyProcess({
+      providers: [
+        {
+          name: 'stubborn',
+          type: 'demo',
+          models: ['demo-model'],
+          latencyMs: 60_000,
+          ignoreAbort: true,
+        },
+      ],
+      tasks: {
+        'http/request': { graceMs: 300 },
+        'fallback_engine/attempt': { graceMs: 300 },
+      },
+      server: { shutdownDeadlineMs: 500 },
+    });
+    const pending = chat(proxy.url, 'never answered', false, 'demo-model').catch(
+      (err: unknown) => err,
+    );
+    await waitUntil(
+      'the request is in flight',
+      async () => (await scrape(proxy.url, 'llm_proxy_tasks_active', { task: 'attempt' })) === 1,
+    );
+
+    const signalledAt = Date.now();
+    proxy.child.kill('SIGTERM');
+    expect(await proxy.exited).toBe(1);
+    // The deadline, then the grace period: not cut off at the deadline, not left hanging.
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(800);
+    expect(Date.now() - signalledAt).toBeLessThan(5_000);
+    const leaked = proxy.logs.filter((l) => String(l.msg).startsWith('task leaked'));
+    expect(leaked.map((l) => `${String(l.owner)}/${String(l.task)}`)).toContain(
+      'fallback_engine/attempt',
+    );
+    expect(await proxy.waitForLog('shutdown complete')).toMatchObject({
+      exitCode: 1,
+      requestsFinished: false,
+      leakedTotal: leaked.length,
+    });
+    await pending;
   });
 });
 
