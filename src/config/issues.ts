@@ -4,7 +4,8 @@
  * the list of provider types when `type` is wrong. Messages never include input values,
  * which may be secrets.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
+import { isRecord } from '../json.js';
 import { formatPath, type ConfigPath, type ConfigProblem } from './errors.js';
 
 /** The error map used for every parse: a missing value reads "required". */
@@ -31,7 +32,12 @@ export function problemsFromIssues(
         if (issue.discriminator !== undefined && 'options' in issue && issue.options) {
           const options = issue.options.map(String).join(', ');
           const missing = valueAt(tree, issue.path) === undefined;
-          return [{ path, message: `${missing ? 'required' : 'must be'} one of: ${options}` }];
+          // zod stops at the discriminator; the fields every member shares are checked here.
+          const shared = sharedFieldIssues(schema, issue.path.slice(0, -1), tree);
+          return [
+            { path, message: `${missing ? 'required' : 'must be'} one of: ${options}` },
+            ...problemsFromIssues(shared, schema, tree),
+          ];
         }
         return [{ path, message: issue.message }];
       case 'invalid_key':
@@ -69,22 +75,88 @@ interface SchemaNode {
   };
 }
 
+/**
+ * When a discriminated union's discriminator matches no member (`type: opneai`), zod reports
+ * only that. These are the issues of the object at `objectPath` against the fields every
+ * member shares (the same schema in each), plus the keys no member accepts. Keys that some
+ * member accepts are left alone: without a valid discriminator they cannot be judged.
+ */
+function sharedFieldIssues(
+  schema: z.ZodType,
+  objectPath: ConfigPath,
+  tree: unknown,
+): z.core.$ZodIssue[] {
+  const value = valueAt(tree, objectPath);
+  const def = nodeAt(schema, objectPath, tree)?._zod.def;
+  if (!isRecord(value) || def?.type !== 'union' || !def.options) return [];
+  const shapes = def.options.map((option) => unwrap(option)._zod.def.shape);
+  const [first, ...rest] = shapes;
+  if (first === undefined || rest.some((shape) => shape === undefined)) return [];
+  const shared = Object.entries(first).filter(
+    ([key, field]) => key !== def.discriminator && rest.every((shape) => shape?.[key] === field),
+  );
+  const result = z
+    .object(Object.fromEntries(shared) as unknown as Record<string, z.ZodType>)
+    .safeParse(value, { error: errorMap });
+  const issues: z.core.$ZodIssue[] = result.success ? [] : [...result.error.issues];
+  const known = new Set(shapes.flatMap((shape) => Object.keys(shape ?? {})));
+  const unknown = Object.keys(value).filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    issues.push({ code: 'unrecognized_keys', keys: unknown, path: [], message: 'unknown key' });
+  }
+  return issues.map((issue) => ({ ...issue, path: [...objectPath, ...issue.path] }));
+}
+
 /** The keys the object schema at `path` accepts; for a union, the member `tree` selects. */
 function knownKeys(schema: z.ZodType, path: ConfigPath, tree: unknown): string[] {
+  const def = nodeAt(schema, path, tree)?._zod.def;
+  if (def?.type === 'union') {
+    // No member selected (the discriminator is wrong): a key any member accepts is known.
+    const keys = (def.options ?? []).flatMap((o) => Object.keys(unwrap(o)._zod.def.shape ?? {}));
+    return [...new Set(keys)];
+  }
+  return def?.shape ? Object.keys(def.shape) : [];
+}
+
+/**
+ * The schema at `path`, unwrapped; a union resolves to the member `tree` selects. A union
+ * whose discriminator selects none is returned itself at the end of the path, and is
+ * otherwise passed through the first member that has the next key.
+ */
+function nodeAt(schema: z.ZodType, path: ConfigPath, tree: unknown): SchemaNode | undefined {
   let node: SchemaNode | undefined = schema;
   let depth = 0;
   while (node !== undefined) {
+    node = unwrap(node);
     const def: SchemaNode['_zod']['def'] = node._zod.def;
-    if (def.innerType) node = def.innerType;
-    else if (def.type === 'pipe') node = def.in?._zod.def.type === 'transform' ? def.out : def.in;
-    else if (def.type === 'union') node = unionMember(def, valueAt(tree, path.slice(0, depth)));
-    else if (depth === path.length) return def.shape ? Object.keys(def.shape) : [];
+    if (def.type === 'union') {
+      const member = unionMember(def, valueAt(tree, path.slice(0, depth)));
+      if (member !== undefined) node = member;
+      else if (depth === path.length) return node;
+      else node = def.options?.find((o) => unwrap(o)._zod.def.shape?.[String(path[depth])]);
+    } else if (depth === path.length) return node;
     else {
       const key = path[depth++];
       node = def.shape?.[String(key)] ?? def.element ?? def.valueType;
     }
   }
-  return [];
+  return undefined;
+}
+
+/** Through defaults, optionals and pipes to the schema that holds the shape. */
+function unwrap(node: SchemaNode): SchemaNode {
+  for (;;) {
+    const def: SchemaNode['_zod']['def'] = node._zod.def;
+    const inner =
+      def.innerType ??
+      (def.type === 'pipe'
+        ? def.in?._zod.def.type === 'transform'
+          ? def.out
+          : def.in
+        : undefined);
+    if (inner === undefined) return node;
+    node = inner;
+  }
 }
 
 function unionMember(def: SchemaNode['_zod']['def'], value: unknown): SchemaNode | undefined {

@@ -144,6 +144,33 @@ providers:
     ]);
   });
 
+  it('reports the shared fields of a provider whose type is misspelt, beside the type', () => {
+    const path = file(
+      'type.yaml',
+      `providers:
+  - name: Bad Name
+    type: opneai
+    baseUrl: http://127.0.0.1:9001/v1
+    models: []
+    timeoutMs: soon
+`,
+    );
+    let error: unknown;
+    try {
+      loadConfig({ file: path, env: {} });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message.split('\n')).toEqual([
+      `invalid configuration ${path} (4 problems):`,
+      'providers[0].type: must be one of: openai, anthropic, demo',
+      'providers[0].name: must match ^[a-z0-9_-]+$ (it is a metric label)',
+      'providers[0].models: must list at least one model id',
+      'providers[0].timeoutMs: Invalid input: expected number, received string',
+    ]);
+  });
+
   it('treats an empty file as an empty mapping, so providers are reported missing', () => {
     expect(loadProblems({ file: file('empty.yaml', ''), env: {} })).toEqual([
       { path: 'providers', message: 'required' },

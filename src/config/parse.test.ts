@@ -344,6 +344,104 @@ describe('parseConfig: problems', () => {
   });
 });
 
+describe('parseConfig: a provider whose type is wrong', () => {
+  const TYPES = 'openai, anthropic, demo';
+
+  it('still reports the problems of the fields every type shares, with their paths', () => {
+    expect(problemsOf({ providers: [{ type: 'opneai', name: 'Bad Name', models: [] }] })).toEqual([
+      { path: 'providers[0].type', message: `must be one of: ${TYPES}` },
+      { path: 'providers[0].name', message: 'must match ^[a-z0-9_-]+$ (it is a metric label)' },
+      { path: 'providers[0].models', message: 'must list at least one model id' },
+    ]);
+  });
+
+  it('checks every shared field, and says "required" when type and name are both missing', () => {
+    const problems = problemsOf({
+      providers: [
+        demo,
+        {
+          type: 'opneai',
+          name: 'ok',
+          models: ['m', ''],
+          priority: -1,
+          timeoutMs: 'soon',
+          enabled: 'yes',
+          maxConnections: 0,
+          headers: { 'Bad Header': 'x' },
+          probe: { kind: 'completion' },
+        },
+        { models: ['m'] },
+      ],
+    });
+    expect(problems.map((p) => p.path)).toEqual([
+      'providers[1].type',
+      'providers[1].models[1]',
+      'providers[1].priority',
+      'providers[1].timeoutMs',
+      'providers[1].enabled',
+      'providers[1].maxConnections',
+      'providers[1].headers["Bad Header"]',
+      'providers[1].probe.model',
+      'providers[2].type',
+      'providers[2].name',
+    ]);
+    expect(problems).toContainEqual({ path: 'providers[2].name', message: 'required' });
+    expect(problems).toContainEqual({
+      path: 'providers[2].type',
+      message: `required one of: ${TYPES}`,
+    });
+  });
+
+  it('calls unknown only the keys no provider type accepts, suggesting across all types', () => {
+    expect(
+      problemsOf({
+        providers: [
+          {
+            type: 'opneai',
+            name: 'x',
+            models: ['m'],
+            baseUrl: 'http://h/v1',
+            anthropicVersion: '2023-06-01',
+            latencyMs: 5,
+            latncyMs: 5,
+            colour: 'red',
+          },
+        ],
+      }),
+    ).toEqual([
+      { path: 'providers[0].type', message: `must be one of: ${TYPES}` },
+      { path: 'providers[0].latncyMs', message: 'unknown key (did you mean "latencyMs"?)' },
+      { path: 'providers[0].colour', message: 'unknown key' },
+    ]);
+  });
+
+  it('keeps the cross-checks sound beside a provider that failed validation', () => {
+    expect(
+      problemsOf({
+        providers: [
+          { ...demo, enabled: false },
+          { ...demo, type: 'opneai' },
+          null,
+          'demo',
+          { type: 'opneai', name: 42, models: 'm' },
+        ],
+        condense: { summarizerModel: 'not-served', models: { big: { maxTokens: 100 } } },
+      }),
+    ).toEqual([
+      { path: 'providers[1].type', message: `must be one of: ${TYPES}` },
+      {
+        path: 'providers[1].name',
+        message: 'duplicate provider name "local" (first used at providers[0])',
+      },
+      { path: 'providers[2]', message: 'Invalid input: expected object, received null' },
+      { path: 'providers[3]', message: 'Invalid input: expected object, received string' },
+      { path: 'providers[4].type', message: `must be one of: ${TYPES}` },
+      { path: 'providers[4].name', message: 'Invalid input: expected string, received number' },
+      { path: 'providers[4].models', message: 'Invalid input: expected array, received string' },
+    ]);
+  });
+});
+
 describe('validateConfig', () => {
   it('returns problems instead of throwing', () => {
     const result = validateConfig({ providers: 'none' });
