@@ -51,19 +51,27 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** Parses a JSON object body, checking the content type first. */
+/** application/json and application/*+json: what a client that means JSON labels it. */
+const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
+/**
+ * Parses a JSON object body whatever its Content-Type says, as OpenAI-compatible gateways do:
+ * clients often omit it, and `curl -d` labels JSON application/x-www-form-urlencoded. A label
+ * that is not JSON only matters once the body fails to parse: then the 400 names it.
+ */
 export async function readJsonObject(
   req: IncomingMessage,
   limit: number,
 ): Promise<Record<string, unknown>> {
-  const type = req.headers['content-type'] ?? '';
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) throw errors.unsupportedMediaType();
   const raw = await readBody(req, limit);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));
   } catch (err) {
-    throw errors.badJson((err as Error).message);
+    const contentType = req.headers['content-type'];
+    const mislabelled =
+      contentType !== undefined && JSON_TYPE.test(contentType) ? undefined : { contentType };
+    throw errors.badJson((err as Error).message, mislabelled);
   }
   if (!isRecord(parsed)) {
     throw errors.badBody('The request body must be a JSON object.', null);

@@ -8,7 +8,6 @@
 export type ErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
-  | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_error'
   | 'server_error'
@@ -67,7 +66,6 @@ export class ProxyError extends Error {
 
 function defaultType(status: number): ErrorType {
   if (status === 401) return 'authentication_error';
-  if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   if (status === 429) return 'rate_limit_error';
   if (status === 504) return 'timeout_error';
@@ -76,16 +74,16 @@ function defaultType(status: number): ErrorType {
 }
 
 export const errors = {
-  badJson: (detail: string) =>
-    new ProxyError(400, `We could not parse the JSON body of your request: ${detail}`, {
-      code: 'invalid_json',
-    }),
+  /** `mislabelled`: set when the Content-Type was not JSON, the likely thing to fix. */
+  badJson: (detail: string, mislabelled?: { contentType: string | undefined }) =>
+    new ProxyError(
+      400,
+      `We could not parse the JSON body of your request: ${detail}` +
+        (mislabelled === undefined ? '' : contentTypeHint(mislabelled.contentType)),
+      { code: 'invalid_json' },
+    ),
   badBody: (message: string, param: string | null) =>
     new ProxyError(400, message, { code: 'invalid_request_body', param }),
-  unsupportedMediaType: () =>
-    new ProxyError(415, "Send the request body as JSON with 'Content-Type: application/json'.", {
-      code: 'unsupported_media_type',
-    }),
   missingKey: () =>
     new ProxyError(
       401,
@@ -97,10 +95,15 @@ export const errors = {
     new ProxyError(401, "This route needs 'Authorization: Bearer <adminToken>'.", {
       code: 'invalid_admin_token',
     }),
+  // 401, not 403: from the caller's side no credential can work yet, and the contract's
+  // only status for refused credentials is 401.
   adminDisabled: () =>
-    new ProxyError(403, 'Admin routes are disabled: no auth.adminToken is configured.', {
-      code: 'admin_disabled',
-    }),
+    new ProxyError(
+      401,
+      'The admin API is disabled: no auth.adminToken is configured. Set auth.adminToken in ' +
+        "the proxy's config, then send it as 'Authorization: Bearer <adminToken>'.",
+      { code: 'admin_disabled' },
+    ),
   unknownModel: (model: string) =>
     new ProxyError(
       404,
@@ -160,6 +163,17 @@ export const errors = {
     ),
   internal: () => new ProxyError(500, 'Internal error in the proxy.', { code: 'internal_error' }),
 } as const;
+
+/**
+ * The Content-Type named in a 400 for an unparsable body: the media type only (parameters such
+ * as a multipart boundary are noise) and cut short, since it is request input echoed back.
+ */
+function contentTypeHint(contentType: string | undefined): string {
+  const media = (contentType ?? '').split(';', 1)[0]!.trim();
+  if (media === '') return ' (no Content-Type was sent; send application/json)';
+  const shown = media.length > 60 ? `${media.slice(0, 60)}...` : media;
+  return ` (Content-Type was ${shown}; send application/json)`;
+}
 
 /** Request input echoed in a message: quoted, and cut short so a 16 KB path is not reflected. */
 function quotePath(s: string): string {

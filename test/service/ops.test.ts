@@ -22,6 +22,7 @@ const CONTRACT_PAIRS = [
 ] as const;
 
 const ADMIN = 'admin-secret';
+const PROXY_KEY = 'ops-proxy-key';
 
 let proxy: RunningProxy | undefined;
 afterEach(async () => {
@@ -36,6 +37,12 @@ const config = (auth: Record<string, unknown> = { adminToken: ADMIN }, latencyMs
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+/** No presented or configured credential reaches a log line (answers are checked inline). */
+function expectNoTokenIn(running: RunningProxy, tokens: readonly string[]): void {
+  const logged = JSON.stringify(running.logs);
+  for (const token of tokens) expect(logged).not.toContain(token);
+}
 
 function pairsOf(samples: readonly Sample[], name: string): Map<string, number> {
   return new Map(select(samples, name).map((s) => [`${s.labels.owner}/${s.labels.task}`, s.value]));
@@ -153,13 +160,21 @@ describe('admin routes', () => {
     ['POST', '/admin/drain'],
   ] as const;
 
-  it('answer 401 without the admin token or with a wrong one', async () => {
-    proxy = await startProxy(config());
+  it('answer 401 without the admin token or with a wrong one, and 200 with it', async () => {
+    proxy = await startProxy(config({ apiKeys: [PROXY_KEY], adminToken: ADMIN }));
     for (const [method, path] of routes) {
-      for (const headers of [{}, bearer('wrong'), { authorization: ADMIN }]) {
+      for (const headers of [
+        {},
+        bearer('wrong'),
+        { authorization: ADMIN },
+        bearer(PROXY_KEY),
+        { 'x-api-key': ADMIN },
+      ]) {
         const res = await fetch(`${proxy.url}${path}`, { method, headers });
         expect([method, path, res.status]).toEqual([method, path, 401]);
-        const body = (await res.json()) as { error: Record<string, unknown> };
+        const text = await res.text();
+        for (const token of [ADMIN, PROXY_KEY]) expect(text).not.toContain(token);
+        const body = JSON.parse(text) as { error: Record<string, unknown> };
         expect(body.error).toMatchObject({
           code: 'invalid_admin_token',
           type: 'authentication_error',
@@ -167,20 +182,35 @@ describe('admin routes', () => {
       }
     }
     expect(proxy.app.state).toBe('ready');
+    expect((await fetch(`${proxy.url}/admin/tasks`, { headers: bearer(ADMIN) })).status).toBe(200);
+    const drained = await fetch(`${proxy.url}/admin/drain`, {
+      method: 'POST',
+      headers: bearer(ADMIN),
+    });
+    expect(drained.status).toBe(200);
+    expectNoTokenIn(proxy, [ADMIN, PROXY_KEY]);
   });
 
-  it('answer 403 when no admin token is configured, whatever is presented', async () => {
+  it('answer 401 saying the admin API is disabled when no admin token is configured (the default)', async () => {
     proxy = await startProxy(config({}));
     for (const [method, path] of routes) {
-      for (const headers of [{}, bearer(ADMIN)]) {
+      for (const headers of [{}, bearer(ADMIN), { 'x-api-key': ADMIN }]) {
         const res = await fetch(`${proxy.url}${path}`, { method, headers });
-        expect([method, path, res.status]).toEqual([method, path, 403]);
-        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
-          'admin_disabled',
-        );
+        expect([method, path, res.status]).toEqual([method, path, 401]);
+        const text = await res.text();
+        expect(text).not.toContain(ADMIN);
+        const { error } = JSON.parse(text) as { error: Record<string, unknown> };
+        expect(error).toMatchObject({
+          type: 'authentication_error',
+          code: 'admin_disabled',
+          param: null,
+        });
+        expect(error.message).toMatch(/admin API is disabled/);
+        expect(error.message).toContain('auth.adminToken');
       }
     }
     expect(proxy.app.state).toBe('ready');
+    expectNoTokenIn(proxy, [ADMIN]);
   });
 
   it('/admin/tasks lists live tasks with id, owner, task, state, age, leaked and spawn site', async () => {

@@ -37,6 +37,8 @@ export function mountOps(app: Hono<{ Bindings: HttpBindings }>, deps: OpsDeps): 
       deps.metrics.request(route, c.req.method, res.status, (performance.now() - started) / 1000);
       return res;
     };
+  // Every refusal is a 401, whatever was presented: with no adminToken configured (the
+  // default) the answer says so, and neither answer nor log ever carries a token.
   const adminGuard = (c: Ctx): ProxyError | undefined => {
     if (admin === undefined) return errors.adminDisabled();
     const token = bearer(c.env.incoming.headers);
