@@ -33,7 +33,12 @@ export function createLogger({ level = 'info', destination }: LoggerOptions = {}
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  // NOTE: stdout is written synchronously. pino's default asynchronous stdout flushes what is
+  // pending when the process exits, and sonic-boom 4's flushSync retries a failed write
+  // forever: with stdout gone (a closed pipe, EPIPE) the process hung on exit, a SIGTERM
+  // included. Synchronously, the EPIPE shows at once and pino stops writing. The proxy logs
+  // no line per request, so the cost does not show.
+  return pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
 }
 
 /** A logger that writes nothing, for benchmarks and quiet tests. */

@@ -306,6 +306,19 @@ describe('a leaked task', () => {
   });
 });
 
+describe('with stdout gone', () => {
+  it('still shuts down and exits 0 on SIGTERM', async () => {
+    const proxy = await startProxyProcess({ providers: [upstreamProvider()] });
+    // The reader of the proxy's stdout went away (a log shipper died, `| head`): EPIPE.
+    proxy.child.stdout?.destroy();
+    await answerText(chat(proxy.url, 'logged into a closed pipe', false));
+    const signalledAt = Date.now();
+    proxy.child.kill('SIGTERM');
+    expect(await proxy.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(3_000);
+  });
+});
+
 describe('a request ignoring its cancellation when the deadline runs out', () => {
   it('is declared leaked after its grace period, and the process exits 1', async () => {
     const proxy = await startProxyProcess({
