@@ -2,12 +2,14 @@
  * `llm-proxy check-leaks --url BASE_URL [--drain] [--admin-token T] [--timeout-ms N]`: the CI
  * gate. Scrapes BASE_URL/metrics (after POST /admin/drain with --drain), waits up to N ms for
  * in-flight tasks to settle, and exits 0 when no task ever leaked (and, with --drain, none is
- * active); 1 with a table of offending owner/task pairs; 2 when the endpoint can't be read.
+ * active); 1 with a table of offending owner/task pairs; 2 when the endpoint can't be read or
+ * is not an llm-proxy's /metrics. N bounds the drain call too: a drain still running then is
+ * abandoned (the proxy carries on draining) and /metrics, scraped once more, decides.
  * The admin token may come from LLM_PROXY_ADMIN_TOKEN; the scrape presents
  * LLM_PROXY_METRICS_TOKEN when set (a proxy with auth.metricsToken), else the admin token.
  */
 import { parseExposition, type Sample } from '../telemetry/exposition.js';
-import { sleep } from '../tasks/timers.js';
+import { armTimer, sleep } from '../tasks/timers.js';
 
 export interface CheckLeaksArgs {
   url: string;
@@ -56,7 +58,56 @@ export function parseCheckLeaksArgs(
   return { url: url.replace(/\/+$/, ''), drain, adminToken, metricsToken, timeoutMs };
 }
 
+/** Exit 2: the endpoint can't be read, or what it serves is not an llm-proxy's. */
 class Unreadable extends Error {}
+
+/**
+ * How long past --timeout-ms a read may still take before the endpoint counts as unreadable:
+ * the last scrape is taken at the deadline and must be allowed to answer.
+ */
+const READ_GRACE_MS = 30_000;
+
+/** The drain call is given at least this long, so even --timeout-ms 0 surely requests it. */
+const DRAIN_FLOOR_MS = 1_000;
+
+interface Deadline {
+  signal: AbortSignal;
+  /** Clears the timer: called on the way out, so none outlives the command (run in-process too). */
+  disarm: () => void;
+}
+
+/** An AbortSignal that aborts `ms` from now, on the project's own (unref'd, counted) timers. */
+function deadlineIn(ms: number): Deadline {
+  const controller = new AbortController();
+  const disarm = armTimer(ms, () =>
+    controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError')),
+  );
+  return { signal: controller.signal, disarm };
+}
+
+/**
+ * POST /admin/drain, given up at `settle` (the --timeout-ms deadline, at least
+ * DRAIN_FLOOR_MS): the proxy answers only
+ * once its drain is over, which can take its whole shutdown deadline and more, and the CI gate
+ * must not wait past what it was told. True when the drain finished, false when given up.
+ */
+async function drain(
+  url: string,
+  headers: Record<string, string>,
+  settle: AbortSignal,
+): Promise<boolean> {
+  let res: Response;
+  try {
+    res = await fetch(`${url}/admin/drain`, { method: 'POST', headers, signal: settle });
+  } catch (err) {
+    // Aborting the request does not stop the drain: the proxy finishes it regardless.
+    if (settle.aborted) return false;
+    throw new Unreadable(`cannot drain ${url}: ${(err as Error).message}`);
+  }
+  if (!res.ok) throw new Unreadable(`POST /admin/drain answered HTTP ${res.status}`);
+  await res.body?.cancel();
+  return true;
+}
 
 async function scrape(
   url: string,
@@ -71,6 +122,22 @@ async function scrape(
   }
   if (!res.ok) throw new Unreadable(`cannot read ${url}/metrics: HTTP ${res.status}`);
   return parseExposition(await res.text());
+}
+
+/**
+ * A real llm-proxy pre-initialises its task series, so a family missing altogether means the
+ * URL points elsewhere (another service's Prometheus endpoint): reading no leaks there must
+ * not pass the gate.
+ */
+function requireFamilies(samples: readonly Sample[], url: string, withActive: boolean): void {
+  const families = [
+    'llm_proxy_tasks_leaked_total',
+    ...(withActive ? ['llm_proxy_tasks_active'] : []),
+  ];
+  for (const family of families) {
+    if (!samples.some((s) => s.name === family))
+      throw new Unreadable(`${url}/metrics is not an llm-proxy /metrics: no ${family} series`);
+  }
 }
 
 interface Offender {
@@ -127,39 +194,33 @@ export async function checkLeaks(
     token === undefined ? {} : { authorization: `Bearer ${token}` };
   const auth = bearer(args.adminToken);
   const scrapeAuth = bearer(args.metricsToken ?? args.adminToken);
-  // Bounds every request so a hung endpoint can't hang the CI job (an unref'd Node timer).
-  const deadline = { signal: AbortSignal.timeout(args.timeoutMs + 30_000) };
+  // --timeout-ms bounds the drain call and the wait for tasks to settle; reads get a grace
+  // beyond it, so a hung endpoint still can't hang the CI job.
+  const settle = deadlineIn(args.timeoutMs);
+  const drainBy = deadlineIn(Math.max(args.timeoutMs, DRAIN_FLOOR_MS));
+  const reads = deadlineIn(args.timeoutMs + READ_GRACE_MS);
   try {
-    if (args.drain) {
-      let res: Response;
-      try {
-        res = await fetch(`${args.url}/admin/drain`, {
-          method: 'POST',
-          headers: auth,
-          signal: deadline.signal,
-        });
-      } catch (err) {
-        process.stderr.write(`check-leaks: cannot drain ${args.url}: ${(err as Error).message}\n`);
-        return 2;
-      }
-      if (!res.ok) {
-        process.stderr.write(`check-leaks: POST /admin/drain answered HTTP ${res.status}\n`);
-        return 2;
-      }
-      await res.body?.cancel();
+    const drained = args.drain ? await drain(args.url, auth, drainBy.signal) : true;
+    if (!drained) {
+      process.stdout.write(
+        `check-leaks: POST /admin/drain did not finish within ${args.timeoutMs} ms (--timeout-ms); judging by /metrics as it is now\n`,
+      );
     }
-    const until = Date.now() + args.timeoutMs;
     let rows: Offender[];
     for (;;) {
-      rows = offenders(await scrape(args.url, scrapeAuth, deadline.signal), args.drain);
+      const samples = await scrape(args.url, scrapeAuth, reads.signal);
+      requireFamilies(samples, args.url, args.drain);
+      rows = offenders(samples, args.drain);
       const activeLeft = rows.some((r) => r.active > 0);
       // Leaks are final (a total); active tasks may still be settling: poll until the deadline.
-      if (!activeLeft || Date.now() >= until) break;
-      await sleep(Math.min(200, Math.max(0, until - Date.now())), deadline.signal);
+      // The sleep ends early at the deadline, for one last scrape.
+      if (!activeLeft || settle.signal.aborted) break;
+      await sleep(200, settle.signal);
     }
     if (rows.length === 0) {
+      const after = drained ? ' after drain' : ' (drain unfinished)';
       process.stdout.write(
-        `check-leaks: OK, no leaked tasks${args.drain ? ' and no active tasks after drain' : ''} at ${args.url}\n`,
+        `check-leaks: OK, no leaked tasks${args.drain ? ` and no active tasks${after}` : ''} at ${args.url}\n`,
       );
       return 0;
     }
@@ -170,10 +231,14 @@ export async function checkLeaks(
       process.stderr.write(`check-leaks: ${err.message}\n`);
       return 2;
     }
-    if (deadline.signal.aborted) {
+    if (reads.signal.aborted) {
       process.stderr.write(`check-leaks: ${args.url} did not answer in time\n`);
       return 2;
     }
     throw err;
+  } finally {
+    settle.disarm();
+    drainBy.disarm();
+    reads.disarm();
   }
 }

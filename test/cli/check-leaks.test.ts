@@ -1,9 +1,13 @@
 /**
  * `llm-proxy check-leaks`, the CI gate, run as the built command against a proxy served
  * in this process: 0 when clean, 1 with a table of offending owner/task pairs, 2 when the
- * endpoint can't be read or the arguments are wrong.
+ * endpoint can't be read, is not an llm-proxy's /metrics, or the arguments are wrong.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { checkLeaks } from '../../src/cli/check-leaks.js';
+import { liveTimers } from '../../src/tasks/timers.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { freePort } from '../support/ports.js';
 import { ensureBuilt, runCli } from './built-cli.js';
@@ -13,6 +17,8 @@ const ADMIN = 'admin-secret';
 let proxy: RunningProxy | undefined;
 /** Set by tests that leak on purpose: they tear down themselves (stop() asserts no leaks). */
 let teardown: (() => Promise<void>) | undefined;
+/** A stand-in that is not an llm-proxy (see serveCanned). */
+let canned: Canned | undefined;
 
 beforeAll(async () => {
   await ensureBuilt();
@@ -22,6 +28,8 @@ afterEach(async () => {
   else await proxy?.stop();
   proxy = undefined;
   teardown = undefined;
+  await canned?.close();
+  canned = undefined;
 });
 
 const demo = (extra: Record<string, unknown> = {}) => ({
@@ -57,6 +65,64 @@ async function waitUntil(
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+interface Canned {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A bare HTTP server, not an llm-proxy: GET /metrics serves `metrics` as it is; POST
+ * /admin/drain answers {} at once or, with `drain: 'never'`, never (a drain outlasting any
+ * --timeout-ms). close() cuts the connections still open.
+ */
+async function serveCanned(
+  metrics: string,
+  drain: 'answers' | 'never' = 'answers',
+): Promise<Canned> {
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics);
+    } else if (req.method === 'POST' && req.url === '/admin/drain') {
+      if (drain === 'answers') res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Some other service's Prometheus endpoint: healthy, but not one llm_proxy_ series. */
+const OTHER_SERVICE = [
+  '# HELP http_requests_total Requests served.',
+  '# TYPE http_requests_total counter',
+  'http_requests_total{code="200"} 1027',
+  '# HELP process_cpu_seconds_total Total user and system CPU time.',
+  '# TYPE process_cpu_seconds_total counter',
+  'process_cpu_seconds_total 3.2',
+  '',
+].join('\n');
+
+/** One llm-proxy task family, pre-initialised as a real proxy serves it. */
+const taskSeries = (
+  family: 'llm_proxy_tasks_leaked_total' | 'llm_proxy_tasks_active',
+  httpRequests = 0,
+): string =>
+  [
+    `# TYPE ${family} ${family.endsWith('_total') ? 'counter' : 'gauge'}`,
+    `${family}{owner="http",task="request"} ${httpRequests}`,
+    `${family}{owner="fallback_engine",task="attempt"} 0`,
+    '',
+  ].join('\n');
 
 /** Leak-test teardown: wait for the stubborn adapter to finish by itself, then close. */
 function closeAfterStragglers(p: RunningProxy): () => Promise<void> {
@@ -178,8 +244,9 @@ describe('check-leaks after a leak', () => {
 });
 
 describe('check-leaks --timeout-ms', () => {
-  // The drain deadline (200 ms) ends before the stubborn adapter (1.5 s) does; its grace
-  // period (5 s) has not, so it is active but not leaked when /admin/drain answers.
+  // The drain deadline (200 ms) ends before the stubborn adapter (1.5 s) does, its grace
+  // period (5 s) does not: it stays active, not leaked, and /admin/drain answers once it has
+  // settled. A --timeout-ms shorter than that gives up on the drain and finds it active.
   const slowToSettle = () =>
     config({
       providers: [demo({ latencyMs: 1_500, ignoreAbort: true })],
@@ -236,6 +303,114 @@ describe('check-leaks --timeout-ms', () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^fallback_engine\/attempt\s+0\s+1\s*$/m);
     await pending;
+  });
+});
+
+describe('check-leaks --timeout-ms bounds the drain call', () => {
+  const drainArgs = (url: string, timeoutMs: number) => [
+    'check-leaks',
+    '--url',
+    url,
+    '--drain',
+    '--admin-token',
+    ADMIN,
+    '--timeout-ms',
+    String(timeoutMs),
+  ];
+
+  it('gives up on a drain that has not answered and reports the tasks still active', async () => {
+    canned = await serveCanned(
+      taskSeries('llm_proxy_tasks_leaked_total') + taskSeries('llm_proxy_tasks_active', 1),
+      'never',
+    );
+    const started = performance.now();
+    const run = await runCli(drainArgs(canned.url, 500), { timeoutMs: 15_000 });
+    const elapsedMs = performance.now() - started;
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('POST /admin/drain did not finish within 500 ms');
+    expect(run.stdout).toMatch(/^http\/request\s+0\s+1\s*$/m);
+    // 500 ms, plus starting node and one scrape: nowhere near the read grace (30 s).
+    expect(elapsedMs).toBeLessThan(5_000);
+  });
+
+  it('leaves none of its timers running when it returns (run in-process)', async () => {
+    canned = await serveCanned(
+      taskSeries('llm_proxy_tasks_leaked_total') + taskSeries('llm_proxy_tasks_active', 1),
+      'never',
+    );
+    const before = liveTimers();
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await checkLeaks(drainArgs(canned.url, 300).slice(1), {})).toBe(1);
+    } finally {
+      stdout.mockRestore();
+    }
+    expect(liveTimers()).toBe(before);
+  });
+
+  it('judges by /metrics when the drain has not answered but nothing is left running', async () => {
+    canned = await serveCanned(
+      taskSeries('llm_proxy_tasks_leaked_total') + taskSeries('llm_proxy_tasks_active'),
+      'never',
+    );
+    const run = await runCli(drainArgs(canned.url, 300), { timeoutMs: 15_000 });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(run.stdout).toContain('POST /admin/drain did not finish within 300 ms');
+    expect(run.stdout).toContain('OK, no leaked tasks and no active tasks (drain unfinished)');
+  });
+
+  it('does not wait out a proxy drain bounded only by its shutdown deadline', async () => {
+    // The drain answers after its deadline (3 s) at the earliest; the adapter, ignoring its
+    // cancellation, is still running then, within its grace period (5 s).
+    const p = await startProxy(
+      config({
+        providers: [demo({ latencyMs: 4_000, ignoreAbort: true })],
+        server: { port: 0, shutdownDeadlineMs: 3_000 },
+        tasks: {
+          'http/request': { graceMs: 5_000 },
+          'fallback_engine/attempt': { graceMs: 5_000 },
+        },
+      }),
+    );
+    proxy = p;
+    teardown = closeAfterStragglers(p);
+    const pending = chat(p.url, 'slow').catch((err: unknown) => err);
+    await waitUntil(
+      'the request is in flight',
+      async () => (await p.metric('llm_proxy_tasks_active', { task: 'attempt' })) === 1,
+    );
+    const started = performance.now();
+    const run = await runCli(drainArgs(p.url, 300));
+    const elapsedMs = performance.now() - started;
+    expect(run.code).toBe(1);
+    expect(elapsedMs).toBeLessThan(2_500);
+    expect(run.stdout).toContain('POST /admin/drain did not finish within 300 ms');
+    expect(run.stdout).toMatch(/^fallback_engine\/attempt\s+0\s+1\s*$/m);
+    // The proxy carries on draining without the client.
+    expect(p.app.state).toBe('draining');
+    await pending;
+  });
+});
+
+describe('check-leaks exits 2 when the URL is not an llm-proxy /metrics', () => {
+  it('when /metrics has no llm_proxy_tasks_leaked_total series (another service)', async () => {
+    canned = await serveCanned(OTHER_SERVICE);
+    const run = await runCli(['check-leaks', '--url', canned.url]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      `${canned.url}/metrics is not an llm-proxy /metrics: no llm_proxy_tasks_leaked_total series`,
+    );
+    expect(run.stdout).toBe('');
+  });
+
+  it('with --drain, when /metrics has no llm_proxy_tasks_active series', async () => {
+    canned = await serveCanned(OTHER_SERVICE + taskSeries('llm_proxy_tasks_leaked_total'));
+    // Without --drain the active family is not needed: the same endpoint passes.
+    expect((await runCli(['check-leaks', '--url', canned.url])).code).toBe(0);
+    const run = await runCli(['check-leaks', '--url', canned.url, '--drain']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('is not an llm-proxy /metrics: no llm_proxy_tasks_active series');
+    expect(run.stdout).toBe('');
   });
 });
 
