@@ -71,6 +71,8 @@ export interface TaskSnapshot {
   task: string;
   kind: TaskKind;
   state: TaskState;
+  /** Seconds since spawned (the unit of the task metrics); `ageMs` is the same, rounded. */
+  age: number;
   ageMs: number;
   leaked: boolean;
   cancelReason: CancelReason | null;
@@ -235,6 +237,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
       task: this.task,
       kind: this.kind,
       state: this.state,
+      age: Math.round(now - this.startedAt) / 1000,
       ageMs: Math.round(now - this.startedAt),
       leaked: this.leaked,
       cancelReason: this.cancelReason ?? null,

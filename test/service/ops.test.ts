@@ -221,6 +221,7 @@ describe('admin routes', () => {
       owner: string;
       task: string;
       state: string;
+      age: number;
       ageMs: number;
       leaked: boolean;
       site: string;
@@ -241,6 +242,7 @@ describe('admin routes', () => {
       expect(t).toMatchObject({ state: 'running', leaked: false });
       expect(t!.id).toEqual(expect.any(Number));
       expect(t!.ageMs).toBeGreaterThanOrEqual(0);
+      expect(t!.age).toBe(t!.ageMs / 1000);
       expect(t!.site).toMatch(/catalog\.(ts|js):\d+:\d+/);
     }
     expect(new Set(tasks.map((t) => t.id)).size).toBe(tasks.length);
