@@ -37,6 +37,17 @@ providers:
     models: [demo-model]
 `;
 
+/** The lines of the ConfigError loading `path` (with no environment) throws. */
+function problemLines(path: string): string[] {
+  try {
+    loadConfig({ file: path, env: {} });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message.split('\n');
+  }
+  throw new Error(`${path} loaded without a problem`);
+}
+
 describe('loadConfig', () => {
   it('loads the full example of docs/configuration.md', () => {
     const docs = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
@@ -128,14 +139,7 @@ providers:
   - { name: a, type: openai, baseUrl: nope, models: [m] }
 `,
     );
-    let error: unknown;
-    try {
-      loadConfig({ file: path, env: {} });
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message.split('\n')).toEqual([
+    expect(problemLines(path)).toEqual([
       `invalid configuration ${path} (4 problems):`,
       'server.prot: unknown key (did you mean "port"?)',
       'auth.apiKeys[0]: environment variable PROXY_KEY is not set',
@@ -155,14 +159,7 @@ providers:
     timeoutMs: soon
 `,
     );
-    let error: unknown;
-    try {
-      loadConfig({ file: path, env: {} });
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message.split('\n')).toEqual([
+    expect(problemLines(path)).toEqual([
       `invalid configuration ${path} (4 problems):`,
       'providers[0].type: must be one of: openai, anthropic, demo',
       'providers[0].name: must match ^[a-z0-9_-]+$ (it is a metric label)',

@@ -243,19 +243,24 @@ describe('check-leaks after a leak', () => {
   });
 });
 
+/**
+ * A proxy whose one adapter ignores cancellation and answers after `latencyMs`: a drain
+ * (deadline `deadlineMs`) cancels it, and it stays active, not leaked, within its 5 s grace.
+ */
+const slowToSettle = (latencyMs = 1_500, deadlineMs = 200) =>
+  config({
+    providers: [demo({ latencyMs, ignoreAbort: true })],
+    server: { port: 0, shutdownDeadlineMs: deadlineMs },
+    tasks: {
+      'http/request': { graceMs: 5_000 },
+      'fallback_engine/attempt': { graceMs: 5_000 },
+    },
+  });
+
 describe('check-leaks --timeout-ms', () => {
   // The drain deadline (200 ms) ends before the stubborn adapter (1.5 s) does, its grace
   // period (5 s) does not: it stays active, not leaked, and /admin/drain answers once it has
   // settled. A --timeout-ms shorter than that gives up on the drain and finds it active.
-  const slowToSettle = () =>
-    config({
-      providers: [demo({ latencyMs: 1_500, ignoreAbort: true })],
-      server: { port: 0, shutdownDeadlineMs: 200 },
-      tasks: {
-        'http/request': { graceMs: 5_000 },
-        'fallback_engine/attempt': { graceMs: 5_000 },
-      },
-    });
 
   it('waits for in-flight tasks to settle after the drain', async () => {
     const p = await startProxy(slowToSettle());
@@ -362,16 +367,7 @@ describe('check-leaks --timeout-ms bounds the drain call', () => {
   it('does not wait out a proxy drain bounded only by its shutdown deadline', async () => {
     // The drain answers after its deadline (3 s) at the earliest; the adapter, ignoring its
     // cancellation, is still running then, within its grace period (5 s).
-    const p = await startProxy(
-      config({
-        providers: [demo({ latencyMs: 4_000, ignoreAbort: true })],
-        server: { port: 0, shutdownDeadlineMs: 3_000 },
-        tasks: {
-          'http/request': { graceMs: 5_000 },
-          'fallback_engine/attempt': { graceMs: 5_000 },
-        },
-      }),
-    );
+    const p = await startProxy(slowToSettle(4_000, 3_000));
     proxy = p;
     teardown = closeAfterStragglers(p);
     const pending = chat(p.url, 'slow').catch((err: unknown) => err);
