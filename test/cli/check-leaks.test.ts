@@ -257,20 +257,29 @@ const slowToSettle = (latencyMs = 1_500, deadlineMs = 200) =>
     },
   });
 
+/** A proxy slow to settle (see slowToSettle) with one request in flight; closed after the test. */
+async function oneInFlight(
+  latencyMs?: number,
+  deadlineMs?: number,
+): Promise<{ p: RunningProxy; pending: Promise<unknown> }> {
+  const p = await startProxy(slowToSettle(latencyMs, deadlineMs));
+  proxy = p;
+  teardown = closeAfterStragglers(p);
+  const pending = chat(p.url, 'slow').catch((err: unknown) => err);
+  await waitUntil(
+    'the request is in flight',
+    async () => (await p.metric('llm_proxy_tasks_active', { task: 'attempt' })) === 1,
+  );
+  return { p, pending };
+}
+
 describe('check-leaks --timeout-ms', () => {
   // The drain deadline (200 ms) ends before the stubborn adapter (1.5 s) does, its grace
   // period (5 s) does not: it stays active, not leaked, and /admin/drain answers once it has
   // settled. A --timeout-ms shorter than that gives up on the drain and finds it active.
 
   it('waits for in-flight tasks to settle after the drain', async () => {
-    const p = await startProxy(slowToSettle());
-    proxy = p;
-    teardown = closeAfterStragglers(p);
-    const pending = chat(p.url, 'slow').catch((err: unknown) => err);
-    await waitUntil(
-      'the request is in flight',
-      async () => (await p.metric('llm_proxy_tasks_active', { task: 'attempt' })) === 1,
-    );
+    const { p, pending } = await oneInFlight();
     const run = await runCli([
       'check-leaks',
       '--url',
@@ -287,14 +296,7 @@ describe('check-leaks --timeout-ms', () => {
   });
 
   it('reports the tasks still active when they outlast it', async () => {
-    const p = await startProxy(slowToSettle());
-    proxy = p;
-    teardown = closeAfterStragglers(p);
-    const pending = chat(p.url, 'slow').catch((err: unknown) => err);
-    await waitUntil(
-      'the request is in flight',
-      async () => (await p.metric('llm_proxy_tasks_active', { task: 'attempt' })) === 1,
-    );
+    const { p, pending } = await oneInFlight();
     const run = await runCli([
       'check-leaks',
       '--url',
@@ -367,14 +369,7 @@ describe('check-leaks --timeout-ms bounds the drain call', () => {
   it('does not wait out a proxy drain bounded only by its shutdown deadline', async () => {
     // The drain answers after its deadline (3 s) at the earliest; the adapter, ignoring its
     // cancellation, is still running then, within its grace period (5 s).
-    const p = await startProxy(slowToSettle(4_000, 3_000));
-    proxy = p;
-    teardown = closeAfterStragglers(p);
-    const pending = chat(p.url, 'slow').catch((err: unknown) => err);
-    await waitUntil(
-      'the request is in flight',
-      async () => (await p.metric('llm_proxy_tasks_active', { task: 'attempt' })) === 1,
-    );
+    const { p, pending } = await oneInFlight(4_000, 3_000);
     const started = performance.now();
     const run = await runCli(drainArgs(p.url, 300));
     const elapsedMs = performance.now() - started;
