@@ -220,6 +220,7 @@ export function createApp(options: AppOptions): App {
     keys,
     gate: { accepting: () => state === 'ready' || state === 'starting' },
     tracer: options.tracer,
+    requestTimeoutMs: config.server.requestTimeoutMs,
   };
   const rateLimit = config.auth.rateLimit;
   if (rateLimit !== undefined) {

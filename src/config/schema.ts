@@ -40,7 +40,8 @@ const serverSchema = z.strictObject({
   /** Requests in flight beyond which the proxy sheds load with 503 + Retry-After. */
   maxInFlight: positiveInt().default(256),
   shutdownDeadlineMs: positiveInt().default(15_000),
-  requestTimeoutMs: positiveInt().default(120_000),
+  /** One request, body in to last byte out. 10 min: the OpenAI SDK's own default timeout. */
+  requestTimeoutMs: positiveInt().default(600_000),
   cors: z
     .strictObject({
       origins: z

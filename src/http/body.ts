@@ -7,7 +7,18 @@ import type { IncomingMessage } from 'node:http';
 import { errors } from './errors.js';
 import { isRecord } from '../json.js';
 
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/** How a read learns its request was cancelled (the request task's onCancel). */
+export type OnCancel = (fn: () => void) => () => void;
+
+/**
+ * `onCancel`: the read gives up when the request is cancelled (its deadline, shutdown), so
+ * a client sending its body slowly, or not at all, holds its task no longer than that.
+ */
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  onCancel?: OnCancel,
+): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(errors.tooLarge(limit));
   // Plain listeners, not `for await`: the stream async iterator cost several microseconds
@@ -15,11 +26,17 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const cleanup = (): void => {
+    const detach = (): void => {
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
       req.off('close', onClose);
+    };
+    // Listeners fire only after this executor returns (a stream emits asynchronously), by
+    // when `unhook` is set; the cancel hook itself may run at once, so it only detaches.
+    const cleanup = (): void => {
+      detach();
+      unhook?.();
     };
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
@@ -48,6 +65,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
+    const unhook = onCancel?.(() => {
+      detach();
+      req.pause();
+      reject(new Error('the request was cancelled while its body was being read'));
+    });
   });
 }
 
@@ -62,8 +84,9 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 export async function readJsonObject(
   req: IncomingMessage,
   limit: number,
+  onCancel?: OnCancel,
 ): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, limit);
+  const raw = await readBody(req, limit, onCancel);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));

@@ -151,6 +151,18 @@ export const errors = {
       code: 'overloaded',
       retryAfter,
     }),
+  requestTimeout: (ms: number) =>
+    new ProxyError(
+      504,
+      `The request took longer than the proxy allows (server.requestTimeoutMs: ${ms} ms).`,
+      { code: 'request_timeout' },
+    ),
+  shuttingDown: () =>
+    new ProxyError(
+      503,
+      'The proxy shut down before this request finished. Retry on another replica.',
+      { type: 'overloaded_error', code: 'shutting_down', retryAfter: 1 },
+    ),
   draining: () =>
     new ProxyError(
       503,

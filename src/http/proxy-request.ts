@@ -7,7 +7,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { HTTP_REQUEST, TaskRejectedError, type Scope, type TaskContext } from '../tasks/index.js';
+import {
+  HTTP_REQUEST,
+  TaskRejectedError,
+  type Scope,
+  type TaskContext,
+  type TaskResult,
+} from '../tasks/index.js';
 import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
 import type { KeySet } from './auth.js';
 import { presentedKey } from './auth.js';
@@ -44,6 +50,8 @@ export interface ProxyRequestDeps {
   /** Seconds to wait (429) or undefined; a Promise only from the Redis-shared limiter. */
   rateLimit?: (key: string) => number | undefined | Promise<number | undefined>;
   tracer?: Tracer | undefined;
+  /** server.requestTimeoutMs: the request task's deadline, body read to last byte sent. */
+  requestTimeoutMs: number;
 }
 
 export function serveProxied(
@@ -119,7 +127,9 @@ export function serveProxied(
           if (span !== undefined) finishServerSpan(span, res.statusCode);
         }
       },
-      deps.tracer === undefined ? {} : serverSpan(req, route),
+      deps.tracer === undefined
+        ? { deadlineMs: deps.requestTimeoutMs }
+        : { ...serverSpan(req, route), deadlineMs: deps.requestTimeoutMs },
     );
   } catch (err) {
     if (!(err instanceof TaskRejectedError)) throw err;
@@ -135,14 +145,12 @@ export function serveProxied(
     if (!res.writableFinished) handle.cancel('client_gone');
   };
   res.once('close', onClose);
-  void handle.settled.then(() => {
+  void handle.settled.then((result) => {
     res.off('close', onClose);
     if (!res.writableEnded && !res.destroyed) {
-      // A handler that returned without answering is a bug; never leave the client hanging.
-      sendError(
-        res,
-        internal(deps.logger, new Error('handler returned without a response'), io.traceId),
-      );
+      const err = unanswered(result, deps, io);
+      if (res.headersSent) endSseWithError(res, err);
+      else sendError(res, err);
     }
     metrics.inflight.dec();
     finish();
@@ -161,6 +169,22 @@ export function serveProxied(
       );
     }
   });
+}
+
+/**
+ * The answer for a request whose task settled without finishing its response: cut off by
+ * its deadline (504) or by shutdown (503, retryable elsewhere); otherwise a handler that
+ * returned without answering, which is a bug (500, logged), but the client is never left
+ * hanging. A request whose client went away has no one to answer.
+ */
+function unanswered(
+  result: TaskResult<unknown>,
+  deps: ProxyRequestDeps,
+  io: RequestIO,
+): ProxyError {
+  if (result.outcome === 'timed_out') return errors.requestTimeout(deps.requestTimeoutMs);
+  if (result.outcome === 'cancelled' && result.reason === 'shutdown') return errors.shuttingDown();
+  return internal(deps.logger, new Error('handler returned without a response'), io.traceId);
 }
 
 function internal(logger: Logger, err: unknown, traceId: string | undefined): ProxyError {

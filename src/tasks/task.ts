@@ -44,6 +44,8 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Whether cancellation was requested: a check that does not create the signal. */
   readonly cancelled: boolean;
+  /** Why cancellation was requested, once it was. */
+  readonly cancelReason: CancelReason | undefined;
   /**
    * Calls `fn` when the task is cancelled (at once if it already is), before the signal
    * aborts. For the hot path: no AbortController is made, where reading `signal` makes one
@@ -94,7 +96,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   nextSibling: Task<unknown> | undefined = undefined;
   private controller: AbortController | undefined;
   private cancelHooks: ((reason: CancelReason) => void)[] | undefined;
-  private cancelReason: CancelReason | undefined;
+  private reason: CancelReason | undefined;
   private cancelAt = 0;
   private disarmLeak: (() => void) | undefined;
   private disarmDeadline: (() => void) | undefined;
@@ -156,20 +158,24 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.cancelReason !== undefined) {
-        this.controller.abort(TaskCancelledError.of(this.cancelReason));
+      if (this.reason !== undefined) {
+        this.controller.abort(TaskCancelledError.of(this.reason));
       }
     }
     return this.controller.signal;
   }
 
   get cancelled(): boolean {
-    return this.cancelReason !== undefined;
+    return this.reason !== undefined;
+  }
+
+  get cancelReason(): CancelReason | undefined {
+    return this.reason;
   }
 
   onCancel(fn: (reason: CancelReason) => void): () => void {
-    if (this.cancelReason !== undefined) {
-      fn(this.cancelReason);
+    if (this.reason !== undefined) {
+      fn(this.reason);
       return noop;
     }
     if (this.state === 'settled') return noop;
@@ -201,7 +207,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
         `${this.parent.name}/${this.task}#${this.id}`,
         this.otelContext,
       );
-      if (this.cancelReason !== undefined) this.childScope.cancelAll(this.cancelReason);
+      if (this.reason !== undefined) this.childScope.cancelAll(this.reason);
     }
     return this.childScope;
   }
@@ -209,7 +215,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   cancel(reason: CancelReason = 'explicit'): void {
     if (this.state !== 'running') return;
     this.state = 'cancelling';
-    this.cancelReason = reason;
+    this.reason = reason;
     this.cancelAt = performance.now();
     this.m.cancellations[reason].inc();
     this.disarmDeadline?.();
@@ -240,7 +246,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
       age: Math.round(now - this.startedAt) / 1000,
       ageMs: Math.round(now - this.startedAt),
       leaked: this.leaked,
-      cancelReason: this.cancelReason ?? null,
+      cancelReason: this.reason ?? null,
       site: this.site,
       scope: this.parent.name,
     };
@@ -263,7 +269,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   }
 
   private cancelledResult(error?: unknown): TaskResult<T> | undefined {
-    const reason = this.cancelReason;
+    const reason = this.reason;
     if (reason === undefined) return undefined;
     const outcome = reason === 'deadline' ? 'timed_out' : 'cancelled';
     return error === undefined ? { outcome, reason } : { outcome, reason, error };
@@ -281,7 +287,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     m.active.dec();
     m.finished[outcome].inc();
     m.duration[outcome].observe((now - this.startedAt) / 1000);
-    if (this.cancelReason !== undefined) m.cancelDuration.observe((now - this.cancelAt) / 1000);
+    if (this.reason !== undefined) m.cancelDuration.observe((now - this.cancelAt) / 1000);
     if (this.leaked) m.leaked.dec();
     if (result.outcome === 'failed') this.rt.onError(result.error, this);
     this.endSpan(result);
@@ -301,7 +307,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     const span = this.span;
     if (span === undefined || this.leaked) return;
     span.setAttribute('task.outcome', result.outcome);
-    if (this.cancelReason !== undefined) span.setAttribute('task.cancel.reason', this.cancelReason);
+    if (this.reason !== undefined) span.setAttribute('task.cancel.reason', this.reason);
     if (result.outcome === 'failed') {
       const err = result.error;
       span.recordException(err instanceof Error ? err : String(err));
@@ -320,14 +326,14 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     this.m.leaked.inc();
     this.m.leakedTotal.inc();
     const ageMs = Math.round(performance.now() - this.startedAt);
-    const message = `${this.owner}/${this.task} #${this.id} ignored its cancellation (${this.cancelReason ?? 'unknown'}) for ${this.m.def.graceMs} ms`;
+    const message = `${this.owner}/${this.task} #${this.id} ignored its cancellation (${this.reason ?? 'unknown'}) for ${this.m.def.graceMs} ms`;
     this.rt.logger.warn(
       {
         owner: this.owner,
         task: this.task,
         taskId: this.id,
         ageMs,
-        cancelReason: this.cancelReason,
+        cancelReason: this.reason,
         site: this.site,
         trace_id: this.traceId,
         ...(this.spawnStack === undefined ? {} : { spawnStack: this.spawnStack }),
@@ -337,8 +343,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     const span = this.span;
     if (span !== undefined) {
       span.setAttribute('task.leaked', true);
-      if (this.cancelReason !== undefined)
-        span.setAttribute('task.cancel.reason', this.cancelReason);
+      if (this.reason !== undefined) span.setAttribute('task.cancel.reason', this.reason);
       span.setAttribute('error.type', 'TaskLeakedError');
       span.recordException(new TaskLeakedError(message));
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'TaskLeakedError' });

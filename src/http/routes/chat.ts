@@ -52,7 +52,7 @@ export function recordUsage(
 
 export function chatHandler(deps: ChatDeps) {
   return async function chat(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const raw = await readJsonObject(io.req, deps.bodyLimitBytes);
+    const raw = await readJsonObject(io.req, deps.bodyLimitBytes, (fn) => ctx.onCancel(fn));
     const body = parseChatRequest(raw);
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
     genAiRequest(io.span, 'chat', body);
@@ -126,7 +126,7 @@ export function chatHandler(deps: ChatDeps) {
         deps.cache?.set(key, { provider: win.provider, body: answer.body, storedAt: Date.now() });
       return;
     }
-    await relay(io, win as Win<StreamAnswer>, answer, headers, deps.metrics);
+    await relay(ctx, io, win as Win<StreamAnswer>, answer, headers, deps.metrics);
     genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.stats.usage);
     if (key !== undefined && answer.stats.done && answer.stats.captured !== undefined) {
       deps.cache?.set(key, {
@@ -140,6 +140,7 @@ export function chatHandler(deps: ChatDeps) {
 
 /** Relays a winning stream frame by frame; the winner's attempt holds the upstream until then. */
 async function relay(
+  ctx: TaskContext,
   io: RequestIO,
   win: Win<StreamAnswer>,
   answer: StreamAnswer,
@@ -158,6 +159,9 @@ async function relay(
         next = await answer.rest.next();
       } catch {
         io.upstreamMs += performance.now() - waited;
+        // Cut off by the request's deadline or by shutdown, not by the provider: the request
+        // task's end says which (see unanswered() in proxy-request.ts).
+        if (ctx.cancelled) return;
         endSseWithError(
           res,
           new ProxyError(502, `The stream from provider ${win.provider} broke off.`, {
