@@ -40,7 +40,10 @@ export async function openAiStream(
     }
   };
 
-  // Read until the first complete event; it must be JSON (or the end marker).
+  // Read until the first complete event; it must be JSON (or the end marker). Its chunks
+  // are joined once, when it is complete: joining on every read was quadratic, and a 10 MB
+  // first event stalled the event loop for seconds.
+  const firstChunks: Buffer[] = [];
   let first: Buffer | undefined;
   try {
     for (;;) {
@@ -48,9 +51,10 @@ export async function openAiStream(
       if (next.done === true)
         throw new UpstreamError('invalid_response', 'stream ended before any event');
       const chunk = next.value;
-      first = first === undefined ? chunk : Buffer.concat([first, chunk]);
+      firstChunks.push(chunk);
       const events = parser.push(chunk);
       if (events.length === 0) continue;
+      first = firstChunks.length === 1 ? chunk : Buffer.concat(firstChunks);
       const head = events[0]!.data;
       if (head !== '[DONE]') {
         try {

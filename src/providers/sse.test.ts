@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { UpstreamError } from './errors.js';
 import { encodeSseData, encodeSseEvent, SSE_DONE, SseParser } from './sse.js';
 import type { SseEvent } from './sse.js';
 
@@ -160,6 +161,41 @@ describe('SseParser', () => {
 
   it('keeps a colon-less field name intact when a later line has a colon', () => {
     expect(parseAll(['data\ndata: x:y\n\n'])).toEqual([{ data: '\nx:y' }]);
+  });
+
+  describe('a pending event past its size limit', () => {
+    const tooLarge = (push: () => unknown): void => {
+      let thrown: unknown;
+      try {
+        push();
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(UpstreamError);
+      expect(thrown).toMatchObject({ kind: 'invalid_response' });
+      expect((thrown as Error).message).toMatch(/exceeds 64 characters/);
+    };
+
+    it('refuses a line that never ends, piece by piece', () => {
+      const parser = new SseParser(64);
+      expect(parser.push(`data: "${'x'.repeat(40)}`)).toEqual([]);
+      tooLarge(() => parser.push('y'.repeat(40)));
+    });
+
+    it('refuses data lines that never reach the blank line ending their event', () => {
+      const parser = new SseParser(64);
+      expect(parser.push(`data: ${'a'.repeat(30)}\n`)).toEqual([]);
+      tooLarge(() => parser.push(`data: ${'b'.repeat(40)}\n`));
+    });
+
+    it('counts only what is pending: many events of any total size pass', () => {
+      const parser = new SseParser(64);
+      const event = `data: ${'z'.repeat(50)}\n\n`;
+      for (let i = 0; i < 100; i++) expect(parser.push(event)).toHaveLength(1);
+      // A line split over pushes, its pieces within the limit together, passes too.
+      expect(parser.push(`data: ${'q'.repeat(20)}`)).toEqual([]);
+      expect(parser.push(`${'q'.repeat(20)}\n\n`)).toEqual([{ data: 'q'.repeat(40) }]);
+    });
   });
 
   describe('end()', () => {

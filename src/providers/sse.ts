@@ -16,6 +16,14 @@
  * line may be truncated, so it is still discarded.
  */
 import { StringDecoder } from 'node:string_decoder';
+import { UpstreamError } from './errors.js';
+
+/**
+ * The most text one pending event may hold (an unterminated line, or data lines without the
+ * blank line that ends them): past it the stream is refused rather than buffered until the
+ * process runs out of memory. 16 Mi characters is far beyond any real chunk.
+ */
+export const MAX_PENDING_EVENT_CHARS = 16 * 1024 * 1024;
 
 export interface SseEvent {
   /** The `event:` field; absent for the default type ("message"). */
@@ -29,10 +37,13 @@ const LF = 10;
 const BOM = '\uFEFF';
 
 export class SseParser {
+  constructor(private readonly maxPendingChars = MAX_PENDING_EVENT_CHARS) {}
+
   /** Holds back a multi-byte character split across chunks; malformed bytes become U+FFFD. */
   private readonly decoder = new StringDecoder('utf8');
   /** Pieces of the text after the last line ending; they hold no CR or LF. */
   private tail: string[] = [];
+  private tailChars = 0;
   /** The previous chunk ended in CR, so a LF starting the next one belongs to it. */
   private skipLf = false;
   private started = false;
@@ -45,6 +56,12 @@ export class SseParser {
     const text = typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     const out: SseEvent[] = [];
     this.feed(text, out);
+    if (this.tailChars + (this.data?.length ?? 0) > this.maxPendingChars) {
+      throw new UpstreamError(
+        'invalid_response',
+        `an SSE event from the provider exceeds ${this.maxPendingChars} characters`,
+      );
+    }
     return out;
   }
 
@@ -56,6 +73,7 @@ export class SseParser {
     if (this.tail.length === 0) this.dispatch(out);
     this.data = undefined;
     this.tail = [];
+    this.tailChars = 0;
     this.skipLf = false;
     this.started = false;
     this.eventType = '';
@@ -81,11 +99,12 @@ export class SseParser {
       // Join the carried pieces only once a line ending arrives: concatenating on every
       // push and then searching would flatten a long line again and again (quadratic).
       if (text.indexOf('\n', pos) === -1 && text.indexOf('\r', pos) === -1) {
-        this.tail.push(pos === 0 ? text : text.slice(pos));
+        this.carry(pos === 0 ? text : text.slice(pos));
         return;
       }
       const carried = this.tail.join('');
       this.tail = [];
+      this.tailChars = 0;
       text = carried + (pos === 0 ? text : text.slice(pos));
       scanFrom = carried.length;
       pos = 0;
@@ -116,7 +135,12 @@ export class SseParser {
       if (nextLf !== -1 && nextLf < pos) nextLf = text.indexOf('\n', pos);
       if (nextCr !== -1 && nextCr < pos) nextCr = text.indexOf('\r', pos);
     }
-    if (pos < len) this.tail.push(pos === 0 ? text : text.slice(pos));
+    if (pos < len) this.carry(pos === 0 ? text : text.slice(pos));
+  }
+
+  private carry(piece: string): void {
+    this.tail.push(piece);
+    this.tailChars += piece.length;
   }
 
   /** Interprets text[start, end), one line without its ending; `colon` is `end` if none. */
