@@ -3,6 +3,7 @@
  * replays as SSE (or is assembled into one completion), and a stored completion can be
  * replayed as a short stream. Pure functions over the OpenAI wire format.
  */
+import { isRecord } from '../json.js';
 import type {
   ChatCompletion,
   ChatCompletionChunk,
@@ -94,4 +95,33 @@ export function completionFromChunks(chunks: readonly string[]): string {
     ...(usage === undefined ? {} : { usage }),
   };
   return JSON.stringify(completion);
+}
+
+/**
+ * Whether a stored answer replays in both shapes: a completion whose choices carry messages,
+ * or stream chunks that are all chunk objects (usage-only ones included). The cache stores
+ * nothing else, so a provider's malformed answer is passed on once, never replayed as an
+ * error for the whole lifetime of its entry.
+ */
+export function replayable(answer: { body?: string; chunks?: readonly string[] }): boolean {
+  try {
+    if (answer.body !== undefined) {
+      const c = JSON.parse(answer.body) as unknown;
+      if (!isRecord(c) || !Array.isArray(c.choices) || c.choices.length === 0) return false;
+      if (!c.choices.every((ch) => isRecord(ch) && isRecord(ch.message))) return false;
+      chunksFromCompletion(answer.body, true);
+      return true;
+    }
+    const chunks = answer.chunks ?? [];
+    if (chunks.length === 0) return false;
+    for (const raw of chunks) {
+      const chunk = JSON.parse(raw) as unknown;
+      if (!isRecord(chunk) || !Array.isArray(chunk.choices)) return false;
+      if (!chunk.choices.every((ch) => isRecord(ch) && isRecord(ch.delta))) return false;
+    }
+    completionFromChunks(chunks);
+    return true;
+  } catch {
+    return false;
+  }
 }

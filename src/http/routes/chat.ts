@@ -9,7 +9,7 @@ import {
   type CachedAnswer,
   type UnifiedCache,
 } from '../../cache/index.js';
-import { chunksFromCompletion, completionFromChunks } from '../../cache/replay.js';
+import { chunksFromCompletion, completionFromChunks, replayable } from '../../cache/replay.js';
 import type { Condenser } from '../../condense/index.js';
 import { ContextLengthError } from '../../condense/index.js';
 import {
@@ -46,9 +46,12 @@ export function recordUsage(
 ): void {
   if (usage == null) return;
   const m = metrics.provider(provider);
-  if (usage.prompt_tokens > 0) m.tokensIn.inc(usage.prompt_tokens);
-  if (usage.completion_tokens > 0) m.tokensOut.inc(usage.completion_tokens);
+  // Counted only when the provider's numbers are numbers: its answer is not trusted input.
+  if (isCount(usage.prompt_tokens)) m.tokensIn.inc(usage.prompt_tokens);
+  if (isCount(usage.completion_tokens)) m.tokensOut.inc(usage.completion_tokens);
 }
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && n > 0 && Number.isFinite(n);
 
 export function chatHandler(deps: ChatDeps) {
   return async function chat(ctx: TaskContext, io: RequestIO): Promise<void> {
@@ -76,15 +79,15 @@ export function chatHandler(deps: ChatDeps) {
       if (decision === 'lookup') {
         key = responseCacheKey('chat', raw);
         const hit = await deps.cache.get(key);
-        if (hit !== undefined && !ctx.cancelled) {
-          return replay(
-            io,
-            hit.answer,
-            stream,
-            body,
-            merged(headers, { 'x-llm-proxy-cache': 'hit' }),
-          );
-        }
+        const hitHeaders = merged(headers, { 'x-llm-proxy-cache': 'hit' });
+        // An entry that cannot be replayed in this shape (stored before answers were checked)
+        // is answered from upstream, whose answer then replaces it.
+        if (
+          hit !== undefined &&
+          !ctx.cancelled &&
+          (await replay(io, hit.answer, stream, body, hitHeaders))
+        )
+          return;
       }
     }
 
@@ -122,16 +125,24 @@ export function chatHandler(deps: ChatDeps) {
       await win.release();
       recordUsage(deps.metrics, win.provider, answer.usage);
       genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.usage);
-      if (key !== undefined)
+      // Only what can be replayed in both shapes: a malformed answer is passed on once, never
+      // served from the cache as an error for the entry's whole lifetime.
+      if (key !== undefined && replayable({ body: answer.body }))
         deps.cache?.set(key, { provider: win.provider, body: answer.body, storedAt: Date.now() });
       return;
     }
     await relay(ctx, io, win as Win<StreamAnswer>, answer, headers, deps.metrics);
     genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.stats.usage);
-    if (key !== undefined && answer.stats.done && answer.stats.captured !== undefined) {
+    const captured = answer.stats.captured;
+    if (
+      key !== undefined &&
+      answer.stats.done &&
+      captured !== undefined &&
+      replayable({ chunks: captured })
+    ) {
       deps.cache?.set(key, {
         provider: win.provider,
-        chunks: answer.stats.captured,
+        chunks: captured,
         storedAt: Date.now(),
       });
     }
@@ -191,28 +202,38 @@ async function relay(
   }
 }
 
+/** Serves a cached answer; false, with nothing written, when it cannot take this shape. */
 async function replay(
   io: RequestIO,
   cached: CachedAnswer,
   stream: boolean,
   body: ChatCompletionRequest,
   headers: ExtraHeaders,
-): Promise<void> {
-  headers['x-llm-proxy-provider'] = cached.provider;
-  if (!stream) {
-    const text = cached.body ?? completionFromChunks(cached.chunks ?? []);
-    sendJson(io.res, 200, text, headers);
-    return;
-  }
+): Promise<boolean> {
   const includeUsage = body.stream_options?.include_usage === true;
-  const chunks = cached.chunks ?? chunksFromCompletion(cached.body ?? '{}', includeUsage);
+  let text: string | undefined;
+  let chunks: readonly string[];
+  try {
+    if (!stream) text = cached.body ?? completionFromChunks(cached.chunks ?? []);
+    chunks = stream
+      ? (cached.chunks ?? chunksFromCompletion(cached.body ?? '{}', includeUsage))
+      : [];
+  } catch {
+    return false;
+  }
+  headers['x-llm-proxy-provider'] = cached.provider;
+  if (text !== undefined) {
+    sendJson(io.res, 200, text, headers);
+    return true;
+  }
   startSse(io.res, headers);
   for (const data of chunks) {
     if (!includeUsage && cached.chunks !== undefined && isUsageOnly(data)) continue;
     const written = writeFrame(io.res, `data: ${data}\n\n`);
-    if (written !== true && !(await written)) return;
+    if (written !== true && !(await written)) return true;
   }
   io.res.end(SSE_DONE);
+  return true;
 }
 
 function isUsageOnly(data: string): boolean {

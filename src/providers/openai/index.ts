@@ -41,7 +41,11 @@ export class OpenAIProvider implements Provider {
       return openAiStream(await this.client.stream(call), opts.signal, opts.capture === true);
     }
     const text = await this.client.text(call);
-    return { kind: 'json', body: text, usage: parseJson<ChatCompletion>(text).usage };
+    const completion = parseJson<ChatCompletion>(text);
+    // A 200 that is no completion is the provider's failure (fail over), not an answer.
+    if (!Array.isArray(completion.choices))
+      throw new UpstreamError('invalid_response', 'answer without choices from provider');
+    return { kind: 'json', body: text, usage: completion.usage };
   }
 
   async embeddings(req: EmbeddingsRequest, opts: CallOptions): Promise<JsonAnswer> {
@@ -52,6 +56,8 @@ export class OpenAIProvider implements Provider {
       signal: opts.signal,
       otelContext: opts.otelContext,
     });
+    if (!Array.isArray((value as { data?: unknown } | null)?.data))
+      throw new UpstreamError('invalid_response', 'embeddings answer without data from provider');
     return { kind: 'json', body: text, usage: (value as ChatCompletion).usage };
   }
 
