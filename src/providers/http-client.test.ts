@@ -21,7 +21,7 @@ async function openStream(): Promise<{ c: UpstreamClient; closed: { value: boole
   return { c, closed };
 }
 
-async function upstream(route: Route): Promise<UpstreamClient> {
+async function upstream(route: Route, maxAnswerBytes?: number): Promise<UpstreamClient> {
   server = createServer(route);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -31,6 +31,7 @@ async function upstream(route: Route): Promise<UpstreamClient> {
     headers: { authorization: 'Bearer sk-secret-key-123' },
     connections: 2,
     timeoutMs: 5_000,
+    ...(maxAnswerBytes === undefined ? {} : { maxAnswerBytes }),
   });
   return client;
 }
@@ -46,6 +47,26 @@ afterEach(async () => {
 const live = (): AbortSignal => new AbortController().signal;
 
 describe('UpstreamClient', () => {
+  it('refuses a 2xx answer larger than its limit, and closes the socket, not buffering it', async () => {
+    let closed = false;
+    const c = await upstream((_req, res) => {
+      res.on('close', () => (closed = true));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // Far past the limit, written with backpressure as a real upstream would.
+      let left = 4_000;
+      const more = (): void => {
+        while (left-- > 0) if (!res.write('x'.repeat(1024))) return void res.once('drain', more);
+        res.end();
+      };
+      more();
+    }, 64 * 1024);
+    await expect(c.json({ method: 'GET', path: '/models', signal: live() })).rejects.toMatchObject({
+      kind: 'invalid_response',
+      message: expect.stringContaining('larger than 65536 bytes') as unknown,
+    });
+    await expect.poll(() => closed).toBe(true);
+  });
+
   it('returns a JSON body as text, a leading BOM skipped', async () => {
     const c = await upstream((_req, res) => res.end('\uFEFF{"ok":true}'));
     const { text, value } = await c.json({ method: 'GET', path: '/models', signal: live() });

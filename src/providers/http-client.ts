@@ -19,6 +19,8 @@ export interface UpstreamClientOptions {
   headers: Record<string, string>;
   connections: number;
   timeoutMs: number;
+  /** The largest 2xx answer read whole; default MAX_ANSWER_BYTES. */
+  maxAnswerBytes?: number;
 }
 
 export interface UpstreamRequest {
@@ -35,7 +37,10 @@ export class UpstreamClient {
   private readonly headers: Record<string, string>;
   private readonly secrets: readonly string[];
 
-  constructor({ baseUrl, headers, connections, timeoutMs }: UpstreamClientOptions) {
+  private readonly maxAnswerBytes: number | undefined;
+
+  constructor({ baseUrl, headers, connections, timeoutMs, maxAnswerBytes }: UpstreamClientOptions) {
+    this.maxAnswerBytes = maxAnswerBytes;
     this.secrets = secretsOf(headers);
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
@@ -115,7 +120,13 @@ export class UpstreamClient {
     }
     try {
       return await new Promise<T>((resolve, reject) => {
-        const handler = new UpstreamHandler<T>(stream, signal, this.failed, { resolve, reject });
+        const handler = new UpstreamHandler<T>(
+          stream,
+          signal,
+          this.failed,
+          { resolve, reject },
+          this.maxAnswerBytes,
+        );
         this.pool.dispatch(
           { method: req.method, path: this.basePath + req.path, headers, body: req.body ?? null },
           handler,

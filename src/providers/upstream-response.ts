@@ -8,6 +8,7 @@
  */
 import { errors as undiciErrors, type Dispatcher } from './undici.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
+import { UpstreamError } from './errors.js';
 
 /** A 2xx streamed body: chunks pulled in order. close() releases the socket; idempotent. */
 export interface UpstreamBody {
@@ -20,6 +21,12 @@ export type StatusFailure = (status: number, retryAfter: string | undefined, tex
 
 const HIGH_WATER = 64 * 1024;
 const MAX_ERROR_BODY = 16 * 1024;
+/**
+ * The largest 2xx answer read whole (JSON, not streams): beyond it the answer is refused, not
+ * buffered (a 1 GB answer took the process past 2 GB). Room for a 2048-input float embeddings
+ * batch of 1536 dimensions (~65 MB of JSON).
+ */
+export const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
 
 type Settle<T> = { resolve: (value: T) => void; reject: (err: unknown) => void };
 
@@ -45,6 +52,7 @@ export class UpstreamHandler<T extends string | UpstreamBody>
     private readonly signal: CancelSignal,
     private readonly failed: StatusFailure,
     settle: Settle<T>,
+    private readonly maxAnswerBytes = MAX_ANSWER_BYTES,
   ) {
     this.settle = settle;
     signal.addEventListener('abort', this.onAbort, { once: true });
@@ -84,6 +92,15 @@ export class UpstreamHandler<T extends string | UpstreamBody>
     if (this.status >= 300 && this.size >= MAX_ERROR_BODY) {
       this.reject(this.failed(this.status, this.retryAfter, this.errorText()));
       controller.abort(new undiciErrors.RequestAbortedError());
+    } else if (this.size > this.maxAnswerBytes) {
+      this.reject(
+        new UpstreamError(
+          'invalid_response',
+          `answer from provider larger than ${this.maxAnswerBytes} bytes`,
+        ),
+      );
+      controller.abort(new undiciErrors.RequestAbortedError());
+      this.done();
     }
   }
 

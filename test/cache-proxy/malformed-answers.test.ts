@@ -80,7 +80,11 @@ async function start(providers: object[]): Promise<RunningProxy> {
   return proxy;
 }
 
-const REQUEST = { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi' }] };
+const REQUEST = {
+  model: 'm',
+  temperature: 0,
+  messages: [{ role: 'user' as const, content: 'hi' }],
+};
 
 async function chat(
   p: RunningProxy,
