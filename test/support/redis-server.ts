@@ -31,17 +31,36 @@ function redisBinary(): string {
   return bin;
 }
 
-async function waitForPort(port: number, timeoutMs = 5_000): Promise<void> {
+/** The process id of the redis-server answering on `port`, if one answers (INFO server). */
+function pidOn(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const sock = createConnection({ host: '127.0.0.1', port }, () => sock.write('INFO server\r\n'));
+    sock.setTimeout(1_000, () => sock.destroy());
+    sock.on('data', (d: Buffer) => {
+      text += d.toString();
+      const m = /process_id:(\d+)/.exec(text);
+      if (m !== null) {
+        sock.destroy();
+        resolve(Number(m[1]));
+      }
+    });
+    sock.on('error', () => resolve(undefined));
+    sock.on('close', () => resolve(undefined));
+  });
+}
+
+/**
+ * Waits until `child` itself answers on `port`. NOTE: a port that was free when picked may be
+ * taken by another test file's redis-server before this one binds it; this one then exits,
+ * and a mere connect would succeed against the other (which that file may kill at any time).
+ * False when the child exited instead.
+ */
+async function ownsPort(child: ChildProcess, port: number, timeoutMs = 5_000): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = createConnection({ host: '127.0.0.1', port }, () => {
-        sock.end();
-        resolve(true);
-      });
-      sock.on('error', () => resolve(false));
-    });
-    if (ok) return;
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    if ((await pidOn(port)) === child.pid) return true;
     if (Date.now() > until) throw new Error(`redis-server did not listen on ${port}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -49,12 +68,13 @@ async function waitForPort(port: number, timeoutMs = 5_000): Promise<void> {
 
 export async function startRedis(): Promise<RedisServer> {
   const bin = redisBinary();
-  const port = await freePort();
+  let port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'llmp-redis-'));
   let child: ChildProcess | undefined;
 
-  const launch = async (): Promise<void> => {
-    child = spawn(
+  /** Starts redis-server on `port`; false when another process took the port first. */
+  const launch = async (): Promise<boolean> => {
+    const c = spawn(
       bin,
       [
         '--port',
@@ -70,7 +90,8 @@ export async function startRedis(): Promise<RedisServer> {
       ],
       { stdio: 'ignore' },
     );
-    await waitForPort(port);
+    child = c;
+    return ownsPort(c, port);
   };
   const halt = async (signal: NodeJS.Signals): Promise<void> => {
     const c = child;
@@ -82,12 +103,17 @@ export async function startRedis(): Promise<RedisServer> {
     });
   };
 
-  await launch();
+  for (let tries = 1; !(await launch()); tries++) {
+    if (tries === 5) throw new Error('redis-server: every free port picked was taken first');
+    port = await freePort();
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill: () => halt('SIGKILL'),
-    restart: launch,
+    restart: async () => {
+      if (!(await launch())) throw new Error(`redis-server: port ${port} was taken meanwhile`);
+    },
     stop: async () => {
       await halt('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
