@@ -241,6 +241,7 @@ class Race<T extends Answer> {
           e.status,
           e.message,
           t0,
+          e.retryAfterMs,
         );
         return;
       }
@@ -279,6 +280,7 @@ class Race<T extends Answer> {
     status: number | undefined,
     message: string,
     t0: number,
+    retryAfterMs?: number,
   ): void {
     this.records.push({
       provider,
@@ -286,6 +288,7 @@ class Race<T extends Answer> {
       status,
       message,
       durationMs: Math.round(performance.now() - t0),
+      retryAfterMs,
     });
     if (this.decided) return;
     const next = this.plan.onFailure();
@@ -296,6 +299,13 @@ class Race<T extends Answer> {
     if (this.running > 0) return;
     this.decide();
     const summary = summarizeAttempts(this.records);
-    this.reject(new ProxyError(summary.status, summary.message, { code: 'upstream_failed' }));
+    this.reject(
+      new ProxyError(summary.status, summary.message, {
+        code: 'upstream_failed',
+        ...(summary.retryAfterSeconds === undefined
+          ? {}
+          : { retryAfter: summary.retryAfterSeconds }),
+      }),
+    );
   }
 }

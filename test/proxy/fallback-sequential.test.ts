@@ -121,6 +121,22 @@ describe('sequential fallback', () => {
     await proxy.stop();
   });
 
+  it("answers 503 with the soonest provider's Retry-After when every provider is rate limited", async () => {
+    const a = await fx.upstream('a', { behaviour: 'rate_limit', retryAfterSeconds: 30 });
+    const b = await fx.upstream('b', { behaviour: 'rate_limit', retryAfterSeconds: 7 });
+    const proxy = await fx.proxy(
+      proxyConfig([provider('alpha', a, { priority: 1 }), provider('beta', b, { priority: 2 })]),
+    );
+
+    const err = await apiError(proxy.client.chat.completions.create(chatBody('all limited')));
+
+    expect(err.status).toBe(503);
+    expect(err.headers?.get('retry-after')).toBe('7');
+    expect(err.message).toMatch(/alpha: HTTP 429/);
+    expect(err.message).toMatch(/beta: HTTP 429/);
+    await proxy.stop();
+  });
+
   it("passes an upstream 400 through as 400 with the upstream's message, trying nobody else", async () => {
     const a = await fx.upstream('a');
     const b = await fx.upstream('b');

@@ -33,6 +33,25 @@ describe('summarizeAttempts: status', () => {
       attempt('spare', 'rate_limited', { status: 429 }),
     ]);
     expect(summary.status).toBe(503);
+    expect(summary.retryAfterSeconds).toBeUndefined();
+  });
+
+  it("passes on the soonest provider's Retry-After with a rate-limit 503, within 1-60 s", () => {
+    const limited = (...waits: (number | undefined)[]) =>
+      summarizeAttempts(
+        waits.map((w, i) => attempt(`p${i}`, 'rate_limited', { status: 429, retryAfterMs: w })),
+      ).retryAfterSeconds;
+    expect(limited(20_000, 7_500)).toBe(8);
+    expect(limited(undefined, 3_000)).toBe(3);
+    expect(limited(999_999_000)).toBe(60);
+    expect(limited(0)).toBe(1);
+    // Not for a 502: a server error's Retry-After does not make the whole answer a rate limit.
+    expect(
+      summarizeAttempts([
+        attempt('a', 'rate_limited', { retryAfterMs: 5_000 }),
+        attempt('b', 'server_error', { status: 500 }),
+      ]),
+    ).not.toHaveProperty('retryAfterSeconds');
   });
 
   it('504 when every attempt sent timed out, with or without a status', () => {

@@ -18,12 +18,21 @@ export interface AttemptRecord {
   /** A short transport error ("connect ECONNREFUSED ..."); never an upstream body. */
   message: string;
   durationMs: number;
+  /** The provider's Retry-After, when it sent one (rate limits, 503s). */
+  retryAfterMs?: number | undefined;
 }
 
 export interface FailureSummary {
   status: 502 | 503 | 504;
   message: string;
+  /**
+   * For a 503 because every attempt was rate limited: when the soonest provider said to come
+   * back, in seconds, 1 to 60 (a provider asking for a day is not passed on as a day).
+   */
+  retryAfterSeconds?: number;
 }
+
+const MAX_RETRY_AFTER_S = 60;
 
 const MAX_DETAIL_CHARS = 200;
 
@@ -46,7 +55,16 @@ export function summarizeAttempts(attempts: readonly AttemptRecord[]): FailureSu
   const head = providers === 1 ? '1 provider failed' : `all ${providers} providers failed`;
   const message = `${head}: ${list}`;
   if (sent.every((a) => a.outcome === 'timeout')) return { status: 504, message };
-  if (sent.every((a) => a.outcome === 'rate_limited')) return { status: 503, message };
+  if (sent.every((a) => a.outcome === 'rate_limited')) {
+    const waits = sent.flatMap((a) => (a.retryAfterMs === undefined ? [] : [a.retryAfterMs]));
+    if (waits.length === 0) return { status: 503, message };
+    const seconds = Math.ceil(Math.min(...waits) / 1000);
+    return {
+      status: 503,
+      message,
+      retryAfterSeconds: Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds)),
+    };
+  }
   return { status: 502, message };
 }
 
