@@ -49,6 +49,26 @@ describe('request validation messages say what to fix', () => {
     expect(message).not.toMatch(/Invalid input\.?$/);
   });
 
+  it('blames the limit, not the element type, when the input has the right type but too many items', () => {
+    const { message, param } = refusal(parseEmbeddingsRequest, {
+      model: 'm',
+      input: Array.from({ length: 5_000 }, () => 'a'),
+    });
+    expect(param).toBe('input');
+    expect(message).toMatch(/4096/);
+    expect(message).not.toMatch(/expected number/);
+  });
+
+  it("blames the image part's bad field, not its type for not being 'text'", () => {
+    const body = {
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: 5 }] }],
+    };
+    const { message, param } = refusal(parseChatRequest, body);
+    expect(param).toBe('messages[0].content[0].image_url');
+    expect(message).toMatch(/expected object, received number/);
+  });
+
   it('names the roles a message may have', () => {
     const { message, param } = refusal(parseChatRequest, {
       model: 'm',

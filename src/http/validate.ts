@@ -87,6 +87,22 @@ const embeddingsSchema = z.looseObject({
 
 type Issue = z.core.$ZodIssue;
 
+/** A mismatch of what a value is, as opposed to a constraint on a value of the right kind. */
+const MISMATCH = new Set(['invalid_type', 'invalid_value', 'invalid_union']);
+
+/**
+ * How well a union alternative explains the input: one the input matched in every type,
+ * failing only constraints (5000 strings where at most 4096 go), beats any type mismatch;
+ * then the deeper failure; at equal depth, a wrong type beats a wrong literal (an image part
+ * with a bad `image_url` is about `image_url`, not about `type` not being "text").
+ */
+function rank(branch: readonly Issue[]): number {
+  const first = branch[0]!;
+  const matched = branch.every((i) => !MISMATCH.has(i.code));
+  const kind = first.code === 'invalid_value' ? 0 : first.code === 'invalid_type' ? 1 : 2;
+  return (matched ? 1_000 : 0) + first.path.length * 3 + kind;
+}
+
 /**
  * The issue to report for a failed union: the alternative that got furthest (deepest path;
  * at equal depth, one whose type matched but a constraint failed), so a message says what
@@ -103,10 +119,11 @@ function explain(issue: Issue): { path: PropertyKey[]; message: string } {
         : issue.message.replace(/^Invalid input: /, ''),
     };
   }
-  const firsts = issue.errors.map((branch) => branch[0]).filter((i) => i !== undefined);
-  const rank = (i: Issue): number => i.path.length * 2 + (i.code === 'invalid_type' ? 0 : 1);
-  const best = firsts.reduce((a, b) => (rank(b) > rank(a) ? b : a));
-  if (rank(best) === 0) {
+  const branches = issue.errors.filter((branch) => branch[0] !== undefined);
+  const firsts = branches.map((branch) => branch[0]!);
+  const bestBranch = branches.reduce((a, b) => (rank(b) > rank(a) ? b : a));
+  const best = bestBranch[0]!;
+  if (best.path.length === 0 && best.code === 'invalid_type') {
     const expected = [...new Set(firsts.map((i) => (i.code === 'invalid_type' ? i.expected : '')))];
     const received = /received (\w+)/.exec(best.message)?.[1];
     const wanted = expected.join(' or ');
