@@ -53,6 +53,8 @@ describe('a stream that breaks after it has won', () => {
     expect(result.text).toBe('echo: ab');
     expect(result.error).toBeInstanceOf(OpenAI.APIError);
     expect(result.error).toMatchObject({ code: 'upstream_stream_error' });
+    // Says how it broke (a status line of ours, never the provider's own text).
+    expect((result.error as Error).message).toMatch(/alpha broke off: connection error/);
     // Never retried, never failed over: exactly one upstream request in all.
     expect(a.requests).toBe(1);
     expect(b.requests).toBe(0);

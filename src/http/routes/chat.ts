@@ -18,6 +18,7 @@ import {
   type Provider,
   type StreamAnswer,
 } from '../../providers/index.js';
+import { UpstreamError } from '../../providers/errors.js';
 import type { ChatCompletionRequest, Usage } from '../../providers/openai-types.js';
 import type { FallbackEngine, Win } from '../../routing/engine.js';
 import type { TaskContext } from '../../tasks/index.js';
@@ -168,14 +169,17 @@ async function relay(
       let next: IteratorResult<string | Uint8Array>;
       try {
         next = await answer.rest.next();
-      } catch {
+      } catch (err) {
         io.upstreamMs += performance.now() - waited;
         // Cut off by the request's deadline or by shutdown, not by the provider: the request
         // task's end says which (see unanswered() in proxy-request.ts).
         if (ctx.cancelled) return;
+        // An UpstreamError's message is a status line of ours ("stream error
+        // (overloaded_error)", "invalid SSE event"), never the provider's text: safe to show.
+        const why = err instanceof UpstreamError ? `: ${err.message}` : '';
         endSseWithError(
           res,
-          new ProxyError(502, `The stream from provider ${win.provider} broke off.`, {
+          new ProxyError(502, `The stream from provider ${win.provider} broke off${why}.`, {
             code: 'upstream_stream_error',
           }),
         );
