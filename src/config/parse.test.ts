@@ -24,6 +24,7 @@ describe('parseConfig: defaults', () => {
       bodyLimitBytes: 4 * 1024 * 1024,
       maxInFlight: 256,
       shutdownDeadlineMs: 15_000,
+      receiveTimeoutMs: 30_000,
       requestTimeoutMs: 600_000,
       cors: { origins: [] },
     });

@@ -40,6 +40,11 @@ const serverSchema = z.strictObject({
   /** Requests in flight beyond which the proxy sheds load with 503 + Retry-After. */
   maxInFlight: positiveInt().default(256),
   shutdownDeadlineMs: positiveInt().default(15_000),
+  /**
+   * How long a client may take to send a whole request, headers and body: past it Node
+   * answers 408 and closes the connection, so slow senders cannot hold in-flight slots.
+   */
+  receiveTimeoutMs: positiveInt().default(30_000),
   /** One request, body in to last byte out. 10 min: the OpenAI SDK's own default timeout. */
   requestTimeoutMs: positiveInt().default(600_000),
   cors: z

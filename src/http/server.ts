@@ -23,7 +23,17 @@ export async function listen(app: App, host: string, port: number): Promise<List
     hostname: 'localhost',
     errorHandler: requestErrorResponse,
   });
-  const server = createServer({ requireHostHeader: false }, (req, res) => {
+  // A request must arrive whole within receiveTimeoutMs (checked every second), else Node
+  // answers 408 and closes the connection: a client with a valid key dribbling its body
+  // would otherwise hold one of maxInFlight's slots until requestTimeoutMs.
+  const receiveMs = app.config.server.receiveTimeoutMs;
+  const options = {
+    requireHostHeader: false,
+    requestTimeout: receiveMs,
+    headersTimeout: Math.min(receiveMs, 60_000),
+    connectionsCheckingInterval: Math.min(receiveMs, 1_000),
+  };
+  const server = createServer(options, (req, res) => {
     void listener(req, res).catch(() => res.destroy());
   });
   server.keepAliveTimeout = 5_000;

@@ -113,6 +113,31 @@ describe('server.requestTimeoutMs', () => {
   });
 });
 
+describe('server.receiveTimeoutMs', () => {
+  it('closes, with a 408, the connection of a client still sending its body', async () => {
+    const p = await setUp({}, { requestTimeoutMs: 60_000, receiveTimeoutMs: 300 });
+    const { port } = new URL(p.url);
+    const started = performance.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+            'Content-Length: 100\r\n\r\n{',
+        );
+      });
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    // Its request task ended with the connection: nothing runs, nothing leaked.
+    await expect.poll(() => p.metric('llm_proxy_tasks_active', { task: 'request' })).toBe(0);
+    expect(await p.metric('llm_proxy_tasks_leaked_total')).toBe(0);
+  });
+});
+
 describe('shutdown cutting off a request', () => {
   it('answers 503 shutting_down, not an internal error', async () => {
     const p = await setUp(
