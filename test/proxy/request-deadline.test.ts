@@ -56,6 +56,35 @@ const timedOut = (p: RunningProxy) =>
     outcome: 'timed_out',
   });
 
+/**
+ * Sends a request declaring a 100-byte body, sends 1 byte of it and stalls. Resolves with what
+ * came back once `done` says it is all there, or when the proxy closed the connection.
+ */
+function stalledBody(
+  p: RunningProxy,
+  done: (text: string) => boolean = () => false,
+): Promise<string> {
+  const { port } = new URL(p.url);
+  return new Promise<string>((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => {
+      socket.write(
+        'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 100\r\n\r\n{',
+      );
+    });
+    let text = '';
+    socket.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (done(text)) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+  });
+}
+
 describe('server.requestTimeoutMs', () => {
   it('answers a request still waiting on its provider with a 504, and closes the upstream socket', async () => {
     const p = await setUp({ latencyMs: 30_000 });
@@ -86,25 +115,7 @@ describe('server.requestTimeoutMs', () => {
 
   it('bounds a body the client never finishes sending', async () => {
     const p = await setUp({});
-    const { port } = new URL(p.url);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => {
-        // Declares 100 bytes, sends 1, then waits.
-        socket.write(
-          'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-            'Content-Length: 100\r\n\r\n{',
-        );
-      });
-      let text = '';
-      socket.on('data', (d: Buffer) => {
-        text += d.toString();
-        if (text.includes('\r\n\r\n') && text.includes('}}')) {
-          socket.destroy();
-          resolve(text);
-        }
-      });
-      socket.on('error', reject);
-    });
+    const answer = await stalledBody(p, (text) => text.includes('}}'));
     expect(answer).toMatch(/^HTTP\/1\.1 504 /);
     expect(answer).toContain('"code":"request_timeout"');
     expect(upstream!.events.filter((e) => e.kind === 'request')).toEqual([]);
@@ -116,20 +127,8 @@ describe('server.requestTimeoutMs', () => {
 describe('server.receiveTimeoutMs', () => {
   it('closes, with a 408, the connection of a client still sending its body', async () => {
     const p = await setUp({}, { requestTimeoutMs: 60_000, receiveTimeoutMs: 300 });
-    const { port } = new URL(p.url);
     const started = performance.now();
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = connect(Number(port), '127.0.0.1', () => {
-        socket.write(
-          'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-            'Content-Length: 100\r\n\r\n{',
-        );
-      });
-      let text = '';
-      socket.on('data', (d: Buffer) => (text += d.toString()));
-      socket.on('close', () => resolve(text));
-      socket.on('error', reject);
-    });
+    const answer = await stalledBody(p);
     expect(answer).toMatch(/^HTTP\/1\.1 408 /);
     expect(performance.now() - started).toBeLessThan(5_000);
     // Its request task ended with the connection: nothing runs, nothing leaked.
