@@ -26,6 +26,19 @@ export class KeySet {
   }
 }
 
+/**
+ * More than one Authorization header in `rawHeaders`: the message is malformed (RFC 9110: the
+ * field is not a list) and Node keeps only the first, so which key was meant is ambiguous.
+ */
+export function repeatedAuthorization(rawHeaders: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization' && ++seen > 1) return true;
+  }
+  return false;
+}
+
 /** The presented key: `Authorization: Bearer K` or `x-api-key: K`. */
 export function presentedKey(headers: IncomingHttpHeaders): string | undefined {
   const auth = headers.authorization;

@@ -82,6 +82,10 @@ export const errors = {
         (mislabelled === undefined ? '' : contentTypeHint(mislabelled.contentType)),
       { code: 'invalid_json' },
     ),
+  repeatedAuthorization: () =>
+    new ProxyError(400, 'Send one Authorization header, not several.', {
+      code: 'repeated_authorization',
+    }),
   badBody: (message: string, param: string | null) =>
     new ProxyError(400, message, { code: 'invalid_request_body', param }),
   missingKey: () =>

@@ -16,7 +16,7 @@ import {
 } from '../tasks/index.js';
 import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
 import type { KeySet } from './auth.js';
-import { presentedKey } from './auth.js';
+import { presentedKey, repeatedAuthorization } from './auth.js';
 import { ProxyError, errors } from './errors.js';
 import { finishServerSpan, serverSpan } from './request-span.js';
 import { endSseWithError, sendError } from './respond.js';
@@ -78,6 +78,7 @@ export function serveProxied(
   }
   let key = '';
   if (deps.keys.size > 0) {
+    if (repeatedAuthorization(req.rawHeaders)) return refuse(errors.repeatedAuthorization());
     const presented = presentedKey(req.headers);
     if (presented === undefined) return refuse(errors.missingKey());
     if (!deps.keys.has(presented)) return refuse(errors.invalidKey());
