@@ -12,7 +12,10 @@ import type {
 
 /** A completion as stream chunks: role, content, tool calls, finish (and usage). */
 export function chunksFromCompletion(body: string, includeUsage: boolean): string[] {
-  const c = JSON.parse(body) as ChatCompletion;
+  return completionAsChunks(JSON.parse(body) as ChatCompletion, includeUsage);
+}
+
+function completionAsChunks(c: ChatCompletion, includeUsage: boolean): string[] {
   const base = { id: c.id, object: 'chat.completion.chunk', created: c.created, model: c.model };
   const out: object[] = [];
   for (const choice of c.choices) {
@@ -49,14 +52,17 @@ export function chunksFromCompletion(body: string, includeUsage: boolean): strin
 
 /** Stream chunks assembled into the completion a non-streaming request would have got. */
 export function completionFromChunks(chunks: readonly string[]): string {
+  return chunksAsCompletion(chunks.map((raw) => JSON.parse(raw) as ChatCompletionChunk));
+}
+
+function chunksAsCompletion(chunks: readonly ChatCompletionChunk[]): string {
   let head: Pick<ChatCompletionChunk, 'id' | 'created' | 'model'> | undefined;
   const choices = new Map<
     number,
     { content: string; tools: ChatToolCall[]; finish: string | null }
   >();
   let usage: ChatCompletion['usage'];
-  for (const raw of chunks) {
-    const chunk = JSON.parse(raw) as ChatCompletionChunk;
+  for (const chunk of chunks) {
     head ??= chunk;
     if (chunk.usage != null) usage = chunk.usage;
     for (const ch of chunk.choices) {
@@ -109,17 +115,16 @@ export function replayable(answer: { body?: string; chunks?: readonly string[] }
       const c = JSON.parse(answer.body) as unknown;
       if (!isRecord(c) || !Array.isArray(c.choices) || c.choices.length === 0) return false;
       if (!c.choices.every((ch) => isRecord(ch) && isRecord(ch.message))) return false;
-      chunksFromCompletion(answer.body, true);
+      completionAsChunks(c as unknown as ChatCompletion, true);
       return true;
     }
-    const chunks = answer.chunks ?? [];
+    const chunks = (answer.chunks ?? []).map((raw) => JSON.parse(raw) as unknown);
     if (chunks.length === 0) return false;
-    for (const raw of chunks) {
-      const chunk = JSON.parse(raw) as unknown;
+    for (const chunk of chunks) {
       if (!isRecord(chunk) || !Array.isArray(chunk.choices)) return false;
       if (!chunk.choices.every((ch) => isRecord(ch) && isRecord(ch.delta))) return false;
     }
-    completionFromChunks(chunks);
+    chunksAsCompletion(chunks as ChatCompletionChunk[]);
     return true;
   } catch {
     return false;

@@ -7,18 +7,16 @@ import type { IncomingMessage } from 'node:http';
 import { errors } from './errors.js';
 import { isRecord } from '../json.js';
 
-/** How a read learns its request was cancelled (the request task's onCancel). */
-export type OnCancel = (fn: () => void) => () => void;
+/** What a read learns its request's cancellation from: the request task's context. */
+export interface Cancellable {
+  onCancel(fn: () => void): () => void;
+}
 
 /**
- * `onCancel`: the read gives up when the request is cancelled (its deadline, shutdown), so
- * a client sending its body slowly, or not at all, holds its task no longer than that.
+ * `task`: the read gives up when the request is cancelled (its deadline, shutdown), so a
+ * client sending its body slowly, or not at all, holds its task no longer than that.
  */
-export function readBody(
-  req: IncomingMessage,
-  limit: number,
-  onCancel?: OnCancel,
-): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, task?: Cancellable): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(errors.tooLarge(limit));
   // Plain listeners, not `for await`: the stream async iterator cost several microseconds
@@ -65,7 +63,7 @@ export function readBody(
     req.on('end', onEnd);
     req.on('error', onError);
     req.on('close', onClose);
-    const unhook = onCancel?.(() => {
+    const unhook = task?.onCancel(() => {
       detach();
       req.pause();
       reject(new Error('the request was cancelled while its body was being read'));
@@ -84,9 +82,9 @@ const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 export async function readJsonObject(
   req: IncomingMessage,
   limit: number,
-  onCancel?: OnCancel,
+  task?: Cancellable,
 ): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, limit, onCancel);
+  const raw = await readBody(req, limit, task);
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw.toString('utf8'));

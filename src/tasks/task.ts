@@ -44,8 +44,6 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Whether cancellation was requested: a check that does not create the signal. */
   readonly cancelled: boolean;
-  /** Why cancellation was requested, once it was. */
-  readonly cancelReason: CancelReason | undefined;
   /**
    * Calls `fn` when the task is cancelled (at once if it already is), before the signal
    * aborts. For the hot path: no AbortController is made, where reading `signal` makes one
@@ -96,7 +94,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   nextSibling: Task<unknown> | undefined = undefined;
   private controller: AbortController | undefined;
   private cancelHooks: ((reason: CancelReason) => void)[] | undefined;
-  private reason: CancelReason | undefined;
+  private cancelReason: CancelReason | undefined;
   private cancelAt = 0;
   private disarmLeak: (() => void) | undefined;
   private disarmDeadline: (() => void) | undefined;
@@ -158,24 +156,20 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
-      if (this.reason !== undefined) {
-        this.controller.abort(TaskCancelledError.of(this.reason));
+      if (this.cancelReason !== undefined) {
+        this.controller.abort(TaskCancelledError.of(this.cancelReason));
       }
     }
     return this.controller.signal;
   }
 
   get cancelled(): boolean {
-    return this.reason !== undefined;
-  }
-
-  get cancelReason(): CancelReason | undefined {
-    return this.reason;
+    return this.cancelReason !== undefined;
   }
 
   onCancel(fn: (reason: CancelReason) => void): () => void {
-    if (this.reason !== undefined) {
-      fn(this.reason);
+    if (this.cancelReason !== undefined) {
+      fn(this.cancelReason);
       return noop;
     }
     if (this.state === 'settled') return noop;
@@ -207,7 +201,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
         `${this.parent.name}/${this.task}#${this.id}`,
         this.otelContext,
       );
-      if (this.reason !== undefined) this.childScope.cancelAll(this.reason);
+      if (this.cancelReason !== undefined) this.childScope.cancelAll(this.cancelReason);
     }
     return this.childScope;
   }
@@ -215,7 +209,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   cancel(reason: CancelReason = 'explicit'): void {
     if (this.state !== 'running') return;
     this.state = 'cancelling';
-    this.reason = reason;
+    this.cancelReason = reason;
     this.cancelAt = performance.now();
     this.m.cancellations[reason].inc();
     this.disarmDeadline?.();
@@ -246,7 +240,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
       age: Math.round(now - this.startedAt) / 1000,
       ageMs: Math.round(now - this.startedAt),
       leaked: this.leaked,
-      cancelReason: this.reason ?? null,
+      cancelReason: this.cancelReason ?? null,
       site: this.site,
       scope: this.parent.name,
     };
@@ -269,7 +263,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   }
 
   private cancelledResult(error?: unknown): TaskResult<T> | undefined {
-    const reason = this.reason;
+    const reason = this.cancelReason;
     if (reason === undefined) return undefined;
     const outcome = reason === 'deadline' ? 'timed_out' : 'cancelled';
     return error === undefined ? { outcome, reason } : { outcome, reason, error };
@@ -287,7 +281,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     m.active.dec();
     m.finished[outcome].inc();
     m.duration[outcome].observe((now - this.startedAt) / 1000);
-    if (this.reason !== undefined) m.cancelDuration.observe((now - this.cancelAt) / 1000);
+    if (this.cancelReason !== undefined) m.cancelDuration.observe((now - this.cancelAt) / 1000);
     if (this.leaked) m.leaked.dec();
     if (result.outcome === 'failed') this.rt.onError(result.error, this);
     this.endSpan(result);
@@ -307,7 +301,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     const span = this.span;
     if (span === undefined || this.leaked) return;
     span.setAttribute('task.outcome', result.outcome);
-    if (this.reason !== undefined) span.setAttribute('task.cancel.reason', this.reason);
+    if (this.cancelReason !== undefined) span.setAttribute('task.cancel.reason', this.cancelReason);
     if (result.outcome === 'failed') {
       const err = result.error;
       span.recordException(err instanceof Error ? err : String(err));
@@ -326,14 +320,14 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     this.m.leaked.inc();
     this.m.leakedTotal.inc();
     const ageMs = Math.round(performance.now() - this.startedAt);
-    const message = `${this.owner}/${this.task} #${this.id} ignored its cancellation (${this.reason ?? 'unknown'}) for ${this.m.def.graceMs} ms`;
+    const message = `${this.owner}/${this.task} #${this.id} ignored its cancellation (${this.cancelReason ?? 'unknown'}) for ${this.m.def.graceMs} ms`;
     this.rt.logger.warn(
       {
         owner: this.owner,
         task: this.task,
         taskId: this.id,
         ageMs,
-        cancelReason: this.reason,
+        cancelReason: this.cancelReason,
         site: this.site,
         trace_id: this.traceId,
         ...(this.spawnStack === undefined ? {} : { spawnStack: this.spawnStack }),
@@ -343,7 +337,8 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     const span = this.span;
     if (span !== undefined) {
       span.setAttribute('task.leaked', true);
-      if (this.reason !== undefined) span.setAttribute('task.cancel.reason', this.reason);
+      if (this.cancelReason !== undefined)
+        span.setAttribute('task.cancel.reason', this.cancelReason);
       span.setAttribute('error.type', 'TaskLeakedError');
       span.recordException(new TaskLeakedError(message));
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'TaskLeakedError' });

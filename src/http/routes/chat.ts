@@ -56,7 +56,7 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && n > 0 && N
 
 export function chatHandler(deps: ChatDeps) {
   return async function chat(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const raw = await readJsonObject(io.req, deps.bodyLimitBytes, (fn) => ctx.onCancel(fn));
+    const raw = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
     const body = parseChatRequest(raw);
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
     genAiRequest(io.span, 'chat', body);
@@ -80,13 +80,18 @@ export function chatHandler(deps: ChatDeps) {
       if (decision === 'lookup') {
         key = responseCacheKey('chat', raw);
         const hit = await deps.cache.get(key);
-        const hitHeaders = merged(headers, { 'x-llm-proxy-cache': 'hit' });
         // An entry that cannot be replayed in this shape (stored before answers were checked)
         // is answered from upstream, whose answer then replaces it.
         if (
           hit !== undefined &&
           !ctx.cancelled &&
-          (await replay(io, hit.answer, stream, body, hitHeaders))
+          (await replay(
+            io,
+            hit.answer,
+            stream,
+            body,
+            merged(headers, { 'x-llm-proxy-cache': 'hit' }),
+          ))
         )
           return;
       }
