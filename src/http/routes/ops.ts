@@ -7,7 +7,7 @@ import type { Context, Hono } from 'hono';
 import type { Registry } from 'prom-client';
 import type { Supervisor } from '../../tasks/index.js';
 import type { ProxyMetrics, Route } from '../../telemetry/proxy-metrics.js';
-import { bearer, KeySet } from '../auth.js';
+import { bearer, KeySet, repeatedAuthorization } from '../auth.js';
 import { errors, type ProxyError } from '../errors.js';
 
 export interface OpsDeps {
@@ -41,6 +41,7 @@ export function mountOps(app: Hono<{ Bindings: HttpBindings }>, deps: OpsDeps): 
   // default) the answer says so, and neither answer nor log ever carries a token.
   const adminGuard = (c: Ctx): ProxyError | undefined => {
     if (admin === undefined) return errors.adminDisabled();
+    if (repeatedAuthorization(c.env.incoming.rawHeaders)) return errors.repeatedAuthorization();
     const token = bearer(c.env.incoming.headers);
     return token !== undefined && admin.has(token) ? undefined : errors.adminOnly();
   };
@@ -60,6 +61,8 @@ export function mountOps(app: Hono<{ Bindings: HttpBindings }>, deps: OpsDeps): 
     '/metrics',
     timed('/metrics', async (c) => {
       if (scrape !== undefined) {
+        if (repeatedAuthorization(c.env.incoming.rawHeaders))
+          return errorResponse(c, errors.repeatedAuthorization());
         const token = bearer(c.env.incoming.headers);
         if (token === undefined || !scrape.has(token)) return errorResponse(c, errors.invalidKey());
       }
