@@ -7,7 +7,7 @@
  * NOTE: the error's `rawPacket` holds the raw request bytes (headers, keys included); it is
  * never logged or echoed.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { RequestError } from '@hono/node-server';
@@ -49,6 +49,27 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
     'connection: close',
   ];
   socket.end(`${head.join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
+}
+
+/**
+ * A `checkExpectation` listener: an `Expect` other than `100-continue` (which Node answers
+ * itself) gets the OpenAI-shaped 417 rather than Node's bare one. The header's value is not
+ * echoed. The unread body may follow, so the connection closes.
+ */
+export function answerExpectation(_req: IncomingMessage, res: ServerResponse): void {
+  const e = new ProxyError(
+    417,
+    "Only 'Expect: 100-continue' is supported. Drop the Expect header or send that value.",
+    { code: 'unsupported_expectation' },
+  );
+  const body = JSON.stringify(e.toJSON());
+  res
+    .writeHead(e.status, {
+      ...e.headers(),
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    })
+    .end(body);
 }
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { App } from '../app.js';
-import { answerClientError, requestErrorResponse } from './client-error.js';
+import { answerClientError, answerExpectation, requestErrorResponse } from './client-error.js';
 
 export interface Listening {
   readonly server: Server;
@@ -38,6 +38,7 @@ export async function listen(app: App, host: string, port: number): Promise<List
   });
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
+  server.on('checkExpectation', answerExpectation);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -238,6 +238,11 @@ export function malformedHttp(r: Rng): FuzzCase {
     ],
     ['backslash_path', `GET /v1\\models HTTP/1.1\r\nHost: x\r\n${auth}\r\n`, 400],
     [
+      'unsupported_expect',
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n${auth}${json}Expect: ${r.pick(['banana', '200-ok', 'continue'])}\r\nContent-Length: 2\r\n\r\n{}`,
+      417,
+    ],
+    [
       'bad_target',
       `GET ${r.pick(['*', 'v1/models', 'http://[bad/v1/models'])} HTTP/1.1\r\nHost: x\r\n${auth}\r\n`,
       400,
@@ -249,6 +254,9 @@ export function malformedHttp(r: Rng): FuzzCase {
     path: name,
     headers: {},
     raw,
-    expect: { status: [status], code: ['malformed_http_request'] },
+    expect: {
+      status: [status],
+      code: [status === 417 ? 'unsupported_expectation' : 'malformed_http_request'],
+    },
   };
 }
