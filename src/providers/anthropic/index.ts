@@ -17,7 +17,8 @@ import type {
 } from '../provider.js';
 import { encodeSseData, SSE_DONE, SseParser } from '../sse.js';
 import { AnthropicStreamTranslator, UpstreamStreamError } from './stream.js';
-import { fromAnthropicResponse, toAnthropicRequest, TranslationError } from './translate.js';
+import { fromAnthropicResponse } from './response.js';
+import { toAnthropicRequest, TranslationError } from './translate.js';
 import type { AnthropicMessage } from './types.js';
 
 export class AnthropicProvider implements Provider {

@@ -263,6 +263,27 @@ describe('AnthropicStreamTranslator', () => {
     ).toEqual([]);
   });
 
+  it('ends a tool call that streamed no arguments with "{}", as a JSON answer has', () => {
+    const t = new AnthropicStreamTranslator({ model: 'm', includeUsage: false, now: NOW });
+    const push = (data: object) => t.push({ data: JSON.stringify(data) });
+    push({
+      type: 'message_start',
+      message: { id: 'msg_1', usage: { input_tokens: 1, output_tokens: 1 } },
+    });
+    const tool = { type: 'tool_use', id: 'toolu_1', name: 'now', input: {} };
+    push({ type: 'content_block_start', index: 0, content_block: tool });
+    const empty = { type: 'input_json_delta', partial_json: '' };
+    expect(push({ type: 'content_block_delta', index: 0, delta: empty })).toEqual([]);
+    const [end] = push({ type: 'content_block_stop', index: 0 });
+    expect(end?.choices[0]?.delta).toEqual({
+      tool_calls: [{ index: 0, function: { arguments: '{}' } }],
+    });
+    // A tool that did stream its arguments gets nothing more at its block's end.
+    push({ type: 'content_block_start', index: 1, content_block: { ...tool, id: 'toolu_2' } });
+    push({ type: 'content_block_delta', index: 1, delta: { ...empty, partial_json: '{"a":1}' } });
+    expect(push({ type: 'content_block_stop', index: 1 })).toEqual([]);
+  });
+
   it('reports no usage before message_start', () => {
     const t = new AnthropicStreamTranslator({ model: 'm', includeUsage: true, now: NOW });
     expect(t.usage).toBeUndefined();

@@ -12,7 +12,7 @@ import type {
   FinishReason,
   Usage,
 } from '../openai-types.js';
-import { toFinishReason, toUsage } from './translate.js';
+import { toFinishReason, toUsage } from './response.js';
 import type { AnthropicStreamEvent, AnthropicUsage } from './types.js';
 
 /** The upstream failed mid-stream: an Anthropic `error` event, or an event that is not JSON. */
@@ -45,6 +45,8 @@ export class AnthropicStreamTranslator {
   private counts: AnthropicUsage | undefined = undefined;
   /** Anthropic content block index -> OpenAI tool call index. */
   private readonly toolIndex = new Map<number, number>();
+  /** Tool calls (OpenAI index) whose arguments have had a piece streamed. */
+  private readonly toolArgs = new Set<number>();
   private finished = false;
 
   constructor(opts: AnthropicStreamTranslatorOptions) {
@@ -113,9 +115,18 @@ export class AnthropicStreamTranslator {
         if (delta.type !== 'input_json_delta' || delta.partial_json === '') return [];
         const index = this.toolIndex.get(data.index);
         if (index === undefined) return [];
+        this.toolArgs.add(index);
         return [
           this.chunk({ tool_calls: [{ index, function: { arguments: delta.partial_json } }] }),
         ];
+      }
+      case 'content_block_stop': {
+        // A tool without parameters streams no JSON at all: its arguments are "{}", as in a
+        // non-streamed answer, not "" (which JSON.parse, as clients do, refuses).
+        const index = this.toolIndex.get(data.index);
+        if (index === undefined || this.toolArgs.has(index)) return [];
+        this.toolArgs.add(index);
+        return [this.chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] })];
       }
       case 'message_delta':
         this.recordUsage(data.usage);
@@ -128,7 +139,7 @@ export class AnthropicStreamTranslator {
       }
       case 'error':
         throw new UpstreamStreamError(data.error.type, data.error.message);
-      default: // ping, content_block_stop, and event types newer than this code
+      default: // ping, and event types newer than this code
         return [];
     }
   }

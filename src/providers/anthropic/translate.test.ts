@@ -1,7 +1,8 @@
 import type OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { ChatCompletionRequest, ChatMessage } from '../openai-types.js';
-import { fromAnthropicResponse, toAnthropicRequest, TranslationError } from './translate.js';
+import { fromAnthropicResponse } from './response.js';
+import { toAnthropicRequest, TranslationError } from './translate.js';
 import type { AnthropicMessage, AnthropicMessagesRequest } from './types.js';
 
 const OPTS = { model: 'claude-upstream', maxTokensDefault: 1024 };
@@ -228,14 +229,12 @@ describe('toAnthropicRequest', () => {
       name: 'passes sampling, stop, stream and user through under Anthropic names',
       req: request([{ role: 'user', content: 'x' }], {
         temperature: 0.5,
-        top_p: 0.9,
         stop: 'END',
         stream: true,
         user: 'user-42',
       }),
       expected: {
         temperature: 0.5,
-        top_p: 0.9,
         stop_sequences: ['END'],
         stream: true,
         metadata: { user_id: 'user-42' },
@@ -341,6 +340,120 @@ describe('toAnthropicRequest', () => {
     });
   });
 
+  describe('repairs what the Messages API would refuse with a 400', () => {
+    const toolHistory: ChatMessage[] = [
+      { role: 'user', content: 'weather?' },
+      { role: 'assistant', content: null, tool_calls: [CALL] },
+      { role: 'tool', tool_call_id: CALL.id, content: '21C' },
+    ];
+
+    it('sends temperature alone when both it and top_p are set; top_p alone passes', () => {
+      const both = toAnthropicRequest(
+        request([{ role: 'user', content: 'x' }], { temperature: 0.2, top_p: 0.9 }),
+        OPTS,
+      );
+      expect(both.temperature).toBe(0.2);
+      expect(both).not.toHaveProperty('top_p');
+      const topP = toAnthropicRequest(
+        request([{ role: 'user', content: 'x' }], { top_p: 0.9 }),
+        OPTS,
+      );
+      expect(topP.top_p).toBe(0.9);
+    });
+
+    it('leaves whitespace-only stop sequences out', () => {
+      const out = toAnthropicRequest(
+        request([{ role: 'user', content: 'x' }], { stop: ['\n', 'END', ' \t'] }),
+        OPTS,
+      );
+      expect(out.stop_sequences).toEqual(['END']);
+      const none = toAnthropicRequest(
+        request([{ role: 'user', content: 'x' }], { stop: '\n' }),
+        OPTS,
+      );
+      expect(none).not.toHaveProperty('stop_sequences');
+    });
+
+    it('drops whitespace-only text: system parts, user text and parts', () => {
+      const out = toAnthropicRequest(
+        request([
+          { role: 'system', content: [{ type: 'text', text: '  ' }] },
+          { role: 'user', content: ' \n ' },
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: '\t' },
+              { type: 'text', text: 'hello' },
+            ],
+          },
+        ]),
+        OPTS,
+      );
+      expect(out).not.toHaveProperty('system');
+      expect(out.messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hello' }] }]);
+    });
+
+    it('trims the trailing whitespace of a final assistant turn, dropping it if nothing is left', () => {
+      const prefill = toAnthropicRequest(
+        request([
+          { role: 'user', content: 'list' },
+          { role: 'assistant', content: 'Sure: ' },
+        ]),
+        OPTS,
+      );
+      expect(prefill.messages.at(-1)).toEqual({
+        role: 'assistant',
+        content: [{ type: 'text', text: 'Sure:' }],
+      });
+      const blank = toAnthropicRequest(
+        request([
+          { role: 'user', content: 'list' },
+          { role: 'assistant', content: [{ type: 'text', text: 'Sure' }] },
+          { role: 'assistant', content: null, tool_calls: [CALL] },
+        ]),
+        OPTS,
+      );
+      expect(blank.messages.at(-1)?.content.at(-1)).toMatchObject({ type: 'tool_use' });
+    });
+
+    it('defines stand-in tools, never to be called, for a tool history sent without tools', () => {
+      const out = toAnthropicRequest(request(toolHistory), OPTS);
+      expect(out.tools).toEqual([
+        {
+          name: 'get_weather',
+          description: expect.stringMatching(/not available/) as unknown,
+          input_schema: { type: 'object', properties: {} },
+        },
+      ]);
+      expect(out.tool_choice).toEqual({ type: 'none' });
+    });
+
+    it("makes other providers' tool ids valid, the same way in tool_use and tool_result", () => {
+      const id = 'functions.get_weather:0';
+      const out = toAnthropicRequest(
+        request([
+          { role: 'user', content: 'weather?' },
+          { role: 'assistant', content: null, tool_calls: [{ ...CALL, id }] },
+          { role: 'tool', tool_call_id: id, content: '21C' },
+        ]),
+        OPTS,
+      );
+      expect(out.messages[1]?.content[0]).toMatchObject({ id: 'functions_get_weather_0' });
+      expect(out.messages[2]?.content[0]).toMatchObject({ tool_use_id: 'functions_get_weather_0' });
+    });
+
+    it('sends a user id that is an email, a phone number or too long as its SHA-256', () => {
+      const idOf = (user: string) =>
+        toAnthropicRequest(request([{ role: 'user', content: 'x' }], { user }), OPTS).metadata
+          ?.user_id;
+      expect(idOf('user-42')).toBe('user-42');
+      for (const personal of ['ada@example.com', '+1 (555) 010-9999', 'u'.repeat(257)]) {
+        expect(idOf(personal)).toMatch(/^[0-9a-f]{64}$/);
+        expect(idOf(personal)).toBe(idOf(personal));
+      }
+    });
+  });
+
   describe('rejects what Anthropic cannot do, naming the parameter', () => {
     const errors: { name: string; req: ChatCompletionRequest; param: string; message: RegExp }[] = [
       {
@@ -394,6 +507,15 @@ describe('toAnthropicRequest', () => {
         ]),
         param: 'messages[0].content[0].image_url.url',
         message: /http/,
+      },
+      {
+        name: 'system messages only',
+        req: request([
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: '   ' },
+        ]),
+        param: 'messages',
+        message: /at least one user or assistant message/,
       },
       {
         name: 'a forced tool choice without tools',
@@ -503,6 +625,13 @@ describe('fromAnthropicResponse', () => {
   ] as const)('maps stop_reason %s to finish_reason %s', (stopReason, finish) => {
     const out = fromAnthropicResponse(anthropicMessage({ stop_reason: stopReason }), 'm', 0);
     expect(out.choices[0]?.finish_reason).toBe(finish);
+  });
+
+  it('reads a stop for want of context window as length, like max_tokens', () => {
+    for (const stop_reason of ['max_tokens', 'model_context_window_exceeded']) {
+      const out = fromAnthropicResponse(anthropicMessage({ stop_reason }), 'm', 0);
+      expect(out.choices[0]?.finish_reason).toBe('length');
+    }
   });
 
   it('counts cached prompt tokens in prompt_tokens and reports cache reads', () => {

@@ -8,29 +8,23 @@
  * must not be empty. The request translation repairs what it can and throws a
  * TranslationError (a client error, with the offending `param`) for what it cannot.
  */
+import { hash } from 'node:crypto';
 import type {
   ChatAssistantMessage,
-  ChatCompletion,
-  ChatCompletionMessage,
   ChatCompletionRequest,
   ChatContentPart,
   ChatContentPartText,
   ChatTool,
-  ChatToolCall,
   ChatToolMessage,
-  FinishReason,
-  Usage,
 } from '../openai-types.js';
 import type {
   AnthropicContentBlockParam,
   AnthropicImageBlock,
-  AnthropicMessage,
   AnthropicMessagesRequest,
   AnthropicTextBlock,
   AnthropicTool,
   AnthropicToolChoice,
   AnthropicToolResultBlock,
-  AnthropicUsage,
 } from './types.js';
 
 /** A request Anthropic cannot serve as asked; the HTTP layer answers 400 with `param`. */
@@ -75,7 +69,7 @@ export function toAnthropicRequest(
     switch (message.role) {
       case 'system':
       case 'developer':
-        system.push(...textParts(message.content, `${at}.content`));
+        system.push(...textParts(message.content, `${at}.content`).filter(hasText));
         break;
       case 'user':
         appendTurn(turns, 'user', userBlocks(message.content, `${at}.content`));
@@ -91,6 +85,14 @@ export function toAnthropicRequest(
     }
   });
   for (const turn of turns) if (turn.role === 'user') toolResultsFirst(turn);
+  trimTrailingAssistant(turns);
+  if (turns.length === 0) {
+    throw new TranslationError(
+      'Anthropic needs at least one user or assistant message with text or content, ' +
+        'not only system messages',
+      'messages',
+    );
+  }
 
   const out: AnthropicMessagesRequest = {
     model: opts.model,
@@ -100,17 +102,52 @@ export function toAnthropicRequest(
   if (system.length > 0) out.system = system.join('\n\n');
   Object.assign(out, toolsAndChoice(req, turns));
   if (req.stop != null) {
-    const stops = typeof req.stop === 'string' ? [req.stop] : req.stop;
-    if (stops.length > 0) out.stop_sequences = [...stops];
+    // Anthropic refuses a whitespace-only stop sequence ("\n" is a common OpenAI idiom);
+    // like Anthropic's own OpenAI layer, those are left out.
+    const stops = (typeof req.stop === 'string' ? [req.stop] : req.stop).filter(hasText);
+    if (stops.length > 0) out.stop_sequences = stops;
   }
   // OpenAI's range is 0-2, Anthropic's 0-1: values up to 1 mean the same on both and pass
   // as they are; above 1 is "as random as it goes", which on Anthropic is 1. Sending 1.5
   // would be refused with a 400 that no other provider would have given.
   if (req.temperature != null) out.temperature = Math.min(req.temperature, 1);
-  if (req.top_p != null) out.top_p = req.top_p;
+  // Current Claude models refuse temperature and top_p together, which OpenAI clients often
+  // send both of: temperature, the one OpenAI documents first, wins.
+  if (req.top_p != null && out.temperature === undefined) out.top_p = req.top_p;
   if (req.stream != null) out.stream = req.stream;
-  if (req.user !== undefined) out.metadata = { user_id: req.user };
+  if (req.user != null) out.metadata = { user_id: anthropicUserId(req.user) };
   return out;
+}
+
+const hasText = (s: string): boolean => s.trim() !== '';
+
+/**
+ * Anthropic refuses a user_id longer than 256 characters or one that looks like an email
+ * address or phone number (it wants an opaque id). Such ids go as their SHA-256: still one
+ * stable id per end user for abuse tracking, without the personal data.
+ */
+export function anthropicUserId(user: string): string {
+  const personal = user.includes('@') || /^\+?[\d\s().-]{7,}$/.test(user);
+  return user.length <= 256 && !personal ? user : hash('sha256', user);
+}
+
+/** Anthropic requires tool ids to match ^[a-zA-Z0-9_-]+$; other providers' ids may not. */
+function toolId(id: string): string {
+  return /^[a-zA-Z0-9_-]+$/.test(id) ? id : id.replace(/[^a-zA-Z0-9_-]/g, '_');
+}
+
+/**
+ * A conversation may end in an assistant turn (a prefill Anthropic continues), but its last
+ * text must not end in whitespace; an emptied block or turn is dropped.
+ */
+function trimTrailingAssistant(turns: Turn[]): void {
+  const last = turns.at(-1);
+  const block = last?.content.at(-1);
+  if (last?.role !== 'assistant' || block?.type !== 'text') return;
+  const text = block.text.trimEnd();
+  if (text !== '') block.text = text;
+  else if (last.content.length > 1) last.content.pop();
+  else turns.pop();
 }
 
 /** Anthropic rejects consecutive turns of one role, so they become one turn. */
@@ -139,8 +176,9 @@ function textParts(content: string | ChatContentPartText[], at: string): string[
 }
 
 function textBlocks(content: string | ChatContentPartText[], at: string): AnthropicTextBlock[] {
+  // Anthropic refuses text blocks without non-whitespace text.
   return textParts(content, at)
-    .filter((text) => text !== '')
+    .filter(hasText)
     .map((text) => ({ type: 'text', text }));
 }
 
@@ -149,7 +187,7 @@ function userBlocks(content: string | ChatContentPart[], at: string): AnthropicC
   const blocks: AnthropicContentBlockParam[] = [];
   content.forEach((part, j) => {
     if (part.type === 'text') {
-      if (part.text !== '') blocks.push({ type: 'text', text: part.text });
+      if (hasText(part.text)) blocks.push({ type: 'text', text: part.text });
     } else if (part.type === 'image_url') {
       blocks.push(imageBlock(part.image_url.url, `${at}[${j}].image_url.url`));
     } else {
@@ -190,7 +228,7 @@ function assistantBlocks(message: ChatAssistantMessage, at: string): AnthropicCo
     }
     blocks.push({
       type: 'tool_use',
-      id: call.id,
+      id: toolId(call.id),
       name: call.function.name,
       input: parseArguments(call.function.arguments, `${callAt}.function.arguments`),
     });
@@ -218,15 +256,26 @@ function parseArguments(args: string, at: string): Record<string, unknown> {
 function toolResult(message: ChatToolMessage, at: string): AnthropicToolResultBlock {
   const block: AnthropicToolResultBlock = {
     type: 'tool_result',
-    tool_use_id: message.tool_call_id,
+    tool_use_id: toolId(message.tool_call_id),
   };
   if (typeof message.content === 'string') {
-    if (message.content !== '') block.content = message.content;
+    if (hasText(message.content)) block.content = message.content;
   } else {
     const blocks = textBlocks(message.content, `${at}.content`);
     if (blocks.length > 0) block.content = blocks;
   }
   return block;
+}
+
+/** One never-called definition per tool name the history's tool_use blocks name. */
+function standInTools(turns: Turn[]): AnthropicTool[] {
+  const names = new Set<string>();
+  for (const t of turns) for (const b of t.content) if (b.type === 'tool_use') names.add(b.name);
+  return [...names].map((name) => ({
+    name,
+    description: 'A tool used earlier in this conversation; not available now.',
+    input_schema: { type: 'object', properties: {} },
+  }));
 }
 
 function toTool(tool: ChatTool, at: string): AnthropicTool {
@@ -244,26 +293,27 @@ function toTool(tool: ChatTool, at: string): AnthropicTool {
 /**
  * OpenAI's `tool_choice: 'none'` keeps tools defined but unused. Anthropic's equivalent is to
  * send no tools, except that a history holding tool_use/tool_result blocks is rejected
- * without tool definitions; then the tools stay and tool_choice is `{type:'none'}`.
+ * without tool definitions; then the tools stay and tool_choice is `{type:'none'}`. A
+ * history with tool calls but no tools at all (summarising an agent's transcript, say) gets
+ * a stand-in definition per tool name used, which tool_choice `none` keeps from being called.
  */
 function toolsAndChoice(
   req: ChatCompletionRequest,
   turns: Turn[],
 ): Pick<AnthropicMessagesRequest, 'tools' | 'tool_choice'> {
   const choice = req.tool_choice;
+  const history = turns.some((t) =>
+    t.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'),
+  );
   if (req.tools === undefined || req.tools.length === 0) {
     if (choice === 'required' || typeof choice === 'object') {
       throw new TranslationError('tool_choice requires tools', 'tool_choice');
     }
-    return {};
+    const stands = history ? standInTools(turns) : [];
+    return stands.length > 0 ? { tools: stands, tool_choice: { type: 'none' } } : {};
   }
   const tools = req.tools.map((tool, k) => toTool(tool, `tools[${k}]`));
-  if (choice === 'none') {
-    const history = turns.some((t) =>
-      t.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'),
-    );
-    return history ? { tools, tool_choice: { type: 'none' } } : {};
-  }
+  if (choice === 'none') return history ? { tools, tool_choice: { type: 'none' } } : {};
   let toolChoice: Exclude<AnthropicToolChoice, { type: 'none' }> | undefined;
   if (choice === 'auto') toolChoice = { type: 'auto' };
   else if (choice === 'required') toolChoice = { type: 'any' };
@@ -272,72 +322,4 @@ function toolsAndChoice(
     toolChoice = { ...(toolChoice ?? { type: 'auto' }), disable_parallel_tool_use: true };
   }
   return toolChoice === undefined ? { tools } : { tools, tool_choice: toolChoice };
-}
-
-/** Anthropic's stop_reason as OpenAI's finish_reason; anything new reads as a normal stop. */
-export function toFinishReason(stopReason: string | null): FinishReason {
-  switch (stopReason) {
-    case 'max_tokens':
-      return 'length';
-    case 'tool_use':
-      return 'tool_calls';
-    case 'refusal':
-      return 'content_filter';
-    default: // end_turn, stop_sequence, pause_turn, null
-      return 'stop';
-  }
-}
-
-/**
- * Anthropic counts cached prompt tokens apart from input_tokens; OpenAI's prompt_tokens
- * includes them (and names the cache reads), so the sum is what a client expects to be billed.
- */
-export function toUsage(usage: AnthropicUsage): Usage {
-  const cacheRead = usage.cache_read_input_tokens ?? 0;
-  const prompt = usage.input_tokens + cacheRead + (usage.cache_creation_input_tokens ?? 0);
-  const out: Usage = {
-    prompt_tokens: prompt,
-    completion_tokens: usage.output_tokens,
-    total_tokens: prompt + usage.output_tokens,
-  };
-  if (cacheRead > 0) out.prompt_tokens_details = { cached_tokens: cacheRead };
-  return out;
-}
-
-/** Converts a Messages API answer; `now` is epoch milliseconds (Date.now()). */
-export function fromAnthropicResponse(
-  res: AnthropicMessage,
-  requestModel: string,
-  now: number = Date.now(),
-): ChatCompletion {
-  const texts: string[] = [];
-  const toolCalls: ChatToolCall[] = [];
-  for (const block of res.content) {
-    if (block.type === 'text') texts.push(block.text);
-    else if (block.type === 'tool_use') {
-      const args = JSON.stringify(block.input);
-      toolCalls.push({
-        id: block.id,
-        type: 'function',
-        function: { name: block.name, arguments: args },
-      });
-    }
-  }
-  const message: ChatCompletionMessage = {
-    role: 'assistant',
-    // Anthropic splits text around citations; joined it reads as written.
-    content: texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : '',
-    refusal: null,
-  };
-  if (toolCalls.length > 0) message.tool_calls = toolCalls;
-  return {
-    id: `chatcmpl-${res.id}`,
-    object: 'chat.completion',
-    created: Math.floor(now / 1000),
-    model: requestModel,
-    choices: [
-      { index: 0, message, finish_reason: toFinishReason(res.stop_reason), logprobs: null },
-    ],
-    usage: toUsage(res.usage),
-  };
 }
