@@ -71,6 +71,7 @@ describe('POST /v1/messages (JSON)', () => {
       model: 'c',
       max_tokens: 1,
       system: [{ type: 'text', text: 'rules here' }],
+      tools: [SEARCH_TOOL],
       messages: [
         { role: 'user', content: 'use the tool' },
         {
@@ -107,6 +108,58 @@ describe('POST /v1/messages (JSON)', () => {
     expect(await res.json()).toEqual({
       type: 'error',
       error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' },
+    });
+  });
+
+  it.each([
+    ['no messages', { messages: [] }, /at least one message/],
+    ['temperature with top_p', { temperature: 0.5, top_p: 0.9 }, /cannot both be specified/],
+    ['a whitespace stop sequence', { stop_sequences: ['\n'] }, /non-whitespace/],
+    ['an email as user_id', { metadata: { user_id: 'a@b.c' } }, /email/],
+    ['blank text', { messages: [{ role: 'user', content: ' ' }] }, /non-whitespace/],
+    [
+      'a final assistant turn ending in whitespace',
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: 'Sure: ' },
+        ],
+      },
+      /trailing whitespace/,
+    ],
+    [
+      'tool blocks without tools',
+      {
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 's', input: {} }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1' }] },
+        ],
+      },
+      /must define tools/,
+    ],
+    [
+      'a tool id outside the allowed characters',
+      {
+        tools: [SEARCH_TOOL],
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'f.s:0', name: 's', input: {} }] },
+        ],
+      },
+      /should match pattern/,
+    ],
+  ])('refuses %s with a 400, as the real API does', async (_name, over, message) => {
+    const res = await messages({
+      model: 'c',
+      max_tokens: 8,
+      messages: [{ role: 'user', content: 'x' }],
+      ...over,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({
+      type: 'error',
+      error: { type: 'invalid_request_error', message },
     });
   });
 

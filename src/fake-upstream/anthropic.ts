@@ -25,6 +25,7 @@ import {
   wordCount,
 } from './content.js';
 import { isRecord } from '../json.js';
+import { anthropicRequestProblem } from './anthropic-rules.js';
 
 export const ANTHROPIC_VERSION_HEADER = 'anthropic-version';
 
@@ -63,6 +64,8 @@ function messages({ body, headers }: RouteRequest, ctx: AnswerContext): Answer {
   if (typeof model !== 'string') return reject('model: Field required');
   if (!Array.isArray(turns)) return reject('messages: Field required');
   if (typeof maxTokens !== 'number') return reject('max_tokens: Field required');
+  const problem = anthropicRequestProblem(body);
+  if (problem !== undefined) return reject(problem);
 
   const userText = lastUserText(turns);
   const tool = toolToCall(body, userText);

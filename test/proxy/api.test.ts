@@ -150,6 +150,46 @@ describe('OpenAI-compatible API through the official SDK', () => {
     expect(call.type === 'function' && call.function.name).toBe('lookup');
   });
 
+  it('sends Anthropic an agent transcript it accepts, though OpenAI-shaped and without tools', async () => {
+    proxy = await startProxy(config());
+    const id = 'functions.get_weather:0'; // another provider's tool call id
+    for (const stream of [false, true]) {
+      const res = await proxy.client.chat.completions
+        .create({
+          model: 'claude-3-5-haiku-latest',
+          stream,
+          temperature: 0.3,
+          top_p: 0.9,
+          stop: ['\n'],
+          user: 'ada@example.com',
+          messages: [
+            { role: 'system', content: 'be brief' },
+            { role: 'user', content: 'weather in Paris?' },
+            {
+              role: 'assistant',
+              content: null,
+              tool_calls: [
+                { id, type: 'function', function: { name: 'get_weather', arguments: '{}' } },
+              ],
+            },
+            { role: 'tool', tool_call_id: id, content: '21C' },
+            { role: 'user', content: 'summarise that ' },
+          ],
+        })
+        .withResponse();
+      expect(res.response.status).toBe(200);
+      const sent = anthropic.lastRequest()!.body as Record<string, unknown>;
+      expect(sent).toMatchObject({ temperature: 0.3, tool_choice: { type: 'none' } });
+      expect(sent['tools']).toMatchObject([{ name: 'get_weather' }]);
+      expect(sent).not.toHaveProperty('top_p');
+      expect(sent).not.toHaveProperty('stop_sequences');
+      expect(sent['metadata']).toEqual({
+        user_id: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+      });
+      expect(JSON.stringify(sent)).not.toContain('ada@example.com');
+    }
+  });
+
   it('answers embeddings', async () => {
     proxy = await startProxy(config());
     const res = await proxy.client.embeddings.create({
