@@ -72,7 +72,7 @@ describe('parseConfig: defaults', () => {
     expect(anthropic).toMatchObject({
       baseUrl: 'https://api.anthropic.com/v1',
       anthropicVersion: '2023-06-01',
-      maxTokensDefault: 1024,
+      maxTokensDefault: 4096,
     });
     expect(local).toMatchObject({
       latencyMs: 20,

@@ -55,7 +55,7 @@ const anthropicProviderSchema = z.strictObject({
   baseUrl: httpUrl().default('https://api.anthropic.com/v1'),
   apiKey: optionalSecret(),
   anthropicVersion: z.string().min(1).default('2023-06-01'),
-  maxTokensDefault: positiveInt().default(1024),
+  maxTokensDefault: positiveInt().default(4096),
 });
 
 const demoProviderSchema = z.strictObject({
