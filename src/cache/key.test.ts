@@ -41,9 +41,28 @@ describe('responseCacheKey', () => {
   });
 
   it('ignores fields that describe the caller rather than the answer', () => {
-    expect(responseCacheKey('chat', { ...chat, user: 'u-1', metadata: { a: 1 } })).toBe(
-      responseCacheKey('chat', chat),
-    );
+    const caller = {
+      user: 'u-1',
+      safety_identifier: 'hashed-user',
+      prompt_cache_key: 'tenant-7',
+      metadata: { a: '1' },
+      store: false,
+    };
+    expect(responseCacheKey('chat', { ...chat, ...caller })).toBe(responseCacheKey('chat', chat));
+  });
+
+  it('keys stream_options members other than include_usage and include_obfuscation', () => {
+    const delivery = { include_usage: true, include_obfuscation: false };
+    const plain = responseCacheKey('chat', chat);
+    expect(responseCacheKey('chat', { ...chat, stream_options: delivery })).toBe(plain);
+    expect(
+      responseCacheKey('chat', { ...chat, stream_options: { ...delivery, chunk_size: 8 } }),
+    ).not.toBe(plain);
+  });
+
+  it('keeps a member named __proto__ in the key', () => {
+    const body = JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown>;
+    expect(responseCacheKey('chat', { ...chat, ...body })).not.toBe(responseCacheKey('chat', chat));
   });
 
   it('treats a null field as absent', () => {
@@ -69,19 +88,31 @@ describe('responseCacheKey', () => {
     ['stop', { stop: ['\n'] }],
     ['response_format', { response_format: { type: 'json_object' } }],
     ['n', { n: 2 }],
+    ['logprobs', { logprobs: true, top_logprobs: 2 }],
+    ['modalities', { modalities: ['text', 'audio'] }],
+    ['audio', { audio: { voice: 'alloy', format: 'wav' } }],
+    ['reasoning_effort', { reasoning_effort: 'high' }],
+    ['verbosity', { verbosity: 'low' }],
+    ['prediction', { prediction: { type: 'content', content: 'x' } }],
+    ['web_search_options', { web_search_options: { search_context_size: 'low' } }],
+    ['function_call', { function_call: 'none' }],
+    ['service_tier', { service_tier: 'flex' }],
+    ["a provider's own field (vLLM top_k)", { top_k: 5 }],
+    ['a field no one has heard of yet', { brand_new_knob: { level: 3 } }],
   ])('changes when %s changes', (_name, change) => {
     expect(responseCacheKey('chat', { ...chat, ...change })).not.toBe(
       responseCacheKey('chat', chat),
     );
   });
 
-  it('keys embeddings by model, input, dimensions and encoding format', () => {
+  it('keys embeddings on every field but user, unknown ones included', () => {
     const emb = { model: 'text-embedding-3-small', input: ['a', 'b'] };
     const key = responseCacheKey('embeddings', emb);
     expect(responseCacheKey('embeddings', { ...emb, user: 'x' })).toBe(key);
     expect(responseCacheKey('embeddings', { ...emb, input: ['b', 'a'] })).not.toBe(key);
     expect(responseCacheKey('embeddings', { ...emb, dimensions: 256 })).not.toBe(key);
     expect(responseCacheKey('embeddings', { ...emb, encoding_format: 'base64' })).not.toBe(key);
+    expect(responseCacheKey('embeddings', { ...emb, input_type: 'query' })).not.toBe(key);
   });
 
   it('never collides between chat and embeddings bodies with the same fields', () => {
@@ -142,6 +173,14 @@ describe('cacheDecision', () => {
     expect(
       cacheDecision({ kind: 'embeddings', body: {}, headers: {}, cacheNonDeterministic: false }),
     ).toBe('lookup');
+  });
+
+  it('bypasses a chat with store: true, which must reach upstream to be stored there', () => {
+    expect(decide({ ...chat, store: true })).toBe('bypass');
+    expect(decide({ ...chat, store: true, temperature: 0.7 }, { optIn: 'use' }, true)).toBe(
+      'bypass',
+    );
+    expect(decide({ ...chat, store: false })).toBe('lookup');
   });
 
   it('bypasses on Cache-Control no-cache or no-store, whatever else applies', () => {

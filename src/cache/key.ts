@@ -3,42 +3,39 @@
  * and whether a request may be answered from the cache at all (the decision).
  */
 import { hash } from 'node:crypto';
+import { isRecord } from '../json.js';
 
 export type CacheableKind = 'chat' | 'embeddings';
 
 /**
- * Fields that determine a chat answer. `stream` is deliberately absent: a streamed and a
- * non-streamed identical request share one entry (the entry holds either form). `user`,
- * `metadata`, `store` and the like describe the caller, not the answer.
+ * Request fields that do not decide the answer, and so are left out of the key. The key is
+ * everything else: a parameter OpenAI adds tomorrow, or a provider's own (vLLM's `top_k`),
+ * splits entries instead of sharing one, so an unknown field costs a miss, never a wrong hit.
+ *
+ * - `stream`: a streamed and a non-streamed identical request share one entry, which is
+ *   replayed in the shape asked for (replay.ts declines what it cannot replay faithfully).
+ * - `stream_options`: its `include_usage` and `include_obfuscation` only shape the delivery
+ *   (replay.ts answers `include_usage` or declines); any other member is keyed.
+ * - `user`, `safety_identifier`, `prompt_cache_key`: who asks, and OpenAI's routing hint for
+ *   its own prompt cache; none changes what the model says.
+ * - `metadata`, `store`: tags for a completion stored upstream. A request with `store: true`
+ *   is never answered from the cache at all (see cacheDecision).
  */
-const CHAT_FIELDS = [
-  'model',
-  'messages',
-  'tools',
-  'tool_choice',
-  'functions',
-  'temperature',
-  'top_p',
-  'max_tokens',
-  'max_completion_tokens',
-  'stop',
-  'seed',
-  'response_format',
-  'n',
-  'presence_penalty',
-  'frequency_penalty',
-  'logit_bias',
-  'logprobs',
-  'top_logprobs',
-  'parallel_tool_calls',
-] as const;
-
-const EMBEDDINGS_FIELDS = ['model', 'input', 'dimensions', 'encoding_format'] as const;
-
-const FIELDS: Record<CacheableKind, readonly string[]> = {
-  chat: CHAT_FIELDS,
-  embeddings: EMBEDDINGS_FIELDS,
+const NOT_THE_ANSWER: Record<CacheableKind, ReadonlySet<string>> = {
+  chat: new Set([
+    'stream',
+    'stream_options',
+    'user',
+    'safety_identifier',
+    'prompt_cache_key',
+    'metadata',
+    'store',
+  ]),
+  embeddings: new Set(['user']),
 };
+
+/** The members of `stream_options` that only shape how a stream is delivered. */
+const DELIVERY_OPTIONS: ReadonlySet<string> = new Set(['include_usage', 'include_obfuscation']);
 
 /**
  * JSON with object keys sorted at every depth, so two bodies that differ only in key order
@@ -61,17 +58,25 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The cache key of a request: sha256 (hex) of the canonical JSON of the fields that decide
- * the answer, tagged with the kind so a chat and an embeddings body can never collide.
- * A field sent as null counts as absent (SDKs send either for "provider default").
+ * The cache key of a request: sha256 (hex) of the canonical JSON of the body without the
+ * fields that do not decide the answer, tagged with the kind so a chat and an embeddings
+ * body can never collide. A top-level field sent as null counts as absent (SDKs send either
+ * for "provider default").
  */
 export function responseCacheKey(kind: CacheableKind, body: Record<string, unknown>): string {
-  const picked: Record<string, unknown> = { kind };
-  for (const field of FIELDS[kind]) {
-    const v = body[field];
-    if (v !== undefined && v !== null) picked[field] = v;
+  const skip = NOT_THE_ANSWER[kind];
+  // Entries, not assignment: a body's own "__proto__" member must stay a member.
+  const picked: [string, unknown][] = [['kind', kind]];
+  for (const [field, v] of Object.entries(body)) {
+    if (v !== undefined && v !== null && !skip.has(field)) picked.push([field, v]);
   }
-  return hash('sha256', canonicalJson(picked), 'hex');
+  if (kind === 'chat' && isRecord(body.stream_options)) {
+    const rest = Object.entries(body.stream_options).filter(
+      ([option, v]) => v !== undefined && v !== null && !DELIVERY_OPTIONS.has(option),
+    );
+    if (rest.length > 0) picked.push(['stream_options', Object.fromEntries(rest)]);
+  }
+  return hash('sha256', canonicalJson(Object.fromEntries(picked)), 'hex');
 }
 
 export interface CacheDecisionInput {
@@ -105,12 +110,15 @@ function inferKind(body: Record<string, unknown>): CacheableKind {
  * Whether to look a request up in the cache. Embeddings are deterministic. A chat answer
  * is reused when it is deterministic (temperature 0; an absent temperature is the
  * provider's default of 1), when the caller opts in for a single choice, or when config
- * says to cache sampled answers anyway. Cache-Control no-cache/no-store always bypasses.
+ * says to cache sampled answers anyway. Cache-Control no-cache/no-store always bypasses,
+ * and so does a chat with `store: true`: the caller wants that completion stored upstream
+ * (for evals, distillation, its dashboard), which an answer from the cache silently skips.
  */
 export function cacheDecision(input: CacheDecisionInput): CacheDecision {
   const { body, headers, cacheNonDeterministic } = input;
   if (forbidsCache(headers.cacheControl)) return 'bypass';
   if ((input.kind ?? inferKind(body)) === 'embeddings') return 'lookup';
+  if (body.store === true) return 'bypass';
   if (body.temperature === 0) return 'lookup';
   const singleChoice = body.n === undefined || body.n === null || body.n === 1;
   const optedIn = headers.optIn?.trim().toLowerCase() === CACHE_OPT_IN;
