@@ -1,132 +1,88 @@
 /**
- * A cached answer serves both shapes of the same request: a stream stored as its chunks
- * replays as SSE (or is assembled into one completion), and a stored completion can be
- * replayed as a short stream. Pure functions over the OpenAI wire format.
+ * A cached chat answer serves both shapes of the same request: a stored stream replays as
+ * SSE or is assembled into one completion, a stored completion replays as JSON or as a
+ * short stream. What cannot be given faithfully in the shape asked (usage that was never
+ * streamed, a field the conversion does not know) is declined: the request is answered
+ * from upstream, and that answer replaces the entry. Pure functions over the wire format.
  */
-import { isRecord } from '../json.js';
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatToolCall,
-} from '../providers/openai-types.js';
+import { isRecord, parseRecord } from '../json.js';
+import { chunksToCompletion, completionToChunks } from './convert.js';
+import type { CachedAnswer } from './entry.js';
 
-/** A completion as stream chunks: role, content, tool calls, finish (and usage). */
-export function chunksFromCompletion(body: string, includeUsage: boolean): string[] {
-  return completionAsChunks(JSON.parse(body) as ChatCompletion, includeUsage);
+/** The shape a request wants its answer in. */
+export interface ReplayRequest {
+  stream: boolean;
+  /** `stream_options.include_usage`: the stream must end with a usage chunk. */
+  includeUsage: boolean;
 }
 
-function completionAsChunks(c: ChatCompletion, includeUsage: boolean): string[] {
-  const base = { id: c.id, object: 'chat.completion.chunk', created: c.created, model: c.model };
-  const out: object[] = [];
-  for (const choice of c.choices) {
-    const { index, message } = choice;
-    out.push({
-      ...base,
-      choices: [
-        { index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null },
-      ],
-    });
-    if (typeof message.content === 'string' && message.content !== '') {
-      out.push({
-        ...base,
-        choices: [
-          { index, delta: { content: message.content }, logprobs: null, finish_reason: null },
-        ],
-      });
-    }
-    if (message.tool_calls !== undefined && message.tool_calls.length > 0) {
-      const tool_calls = message.tool_calls.map((t, i) => ({ index: i, ...t }));
-      out.push({
-        ...base,
-        choices: [{ index, delta: { tool_calls }, logprobs: null, finish_reason: null }],
-      });
-    }
-    out.push({
-      ...base,
-      choices: [{ index, delta: {}, logprobs: null, finish_reason: choice.finish_reason }],
-    });
-  }
-  if (includeUsage && c.usage !== undefined) out.push({ ...base, choices: [], usage: c.usage });
-  return out.map((o) => JSON.stringify(o));
+/** What to send: one JSON body, or SSE `data:` payloads (without the final `[DONE]`). */
+export type Replay = { kind: 'json'; body: string } | { kind: 'sse'; chunks: readonly string[] };
+
+type Stored = Pick<CachedAnswer, 'body' | 'chunks'>;
+
+/** Cheap pre-filter for chunks that may carry a usage object; parsed before it counts. */
+const MAY_CARRY_USAGE = /"usage"\s*:\s*\{/;
+
+/** The chunk, parsed, if it carries a usage object. */
+function withUsage(data: string): Record<string, unknown> | undefined {
+  if (!MAY_CARRY_USAGE.test(data)) return undefined;
+  const chunk = parseRecord(data);
+  return chunk !== undefined && isRecord(chunk.usage) ? chunk : undefined;
 }
 
-/** Stream chunks assembled into the completion a non-streaming request would have got. */
-export function completionFromChunks(chunks: readonly string[]): string {
-  return chunksAsCompletion(chunks.map((raw) => JSON.parse(raw) as ChatCompletionChunk));
+/** The final usage-only chunk: no choices and a usage object (not Azure's filter results). */
+function isUsageOnly(data: string): boolean {
+  const chunk = withUsage(data);
+  return chunk !== undefined && Array.isArray(chunk.choices) && chunk.choices.length === 0;
 }
 
-function chunksAsCompletion(chunks: readonly ChatCompletionChunk[]): string {
-  let head: Pick<ChatCompletionChunk, 'id' | 'created' | 'model'> | undefined;
-  const choices = new Map<
-    number,
-    { content: string; tools: ChatToolCall[]; finish: string | null }
-  >();
-  let usage: ChatCompletion['usage'];
-  for (const chunk of chunks) {
-    head ??= chunk;
-    if (chunk.usage != null) usage = chunk.usage;
-    for (const ch of chunk.choices) {
-      const acc = choices.get(ch.index) ?? { content: '', tools: [], finish: null };
-      choices.set(ch.index, acc);
-      if (typeof ch.delta.content === 'string') acc.content += ch.delta.content;
-      for (const t of ch.delta.tool_calls ?? []) {
-        const slot = (acc.tools[t.index] ??= {
-          id: '',
-          type: 'function',
-          function: { name: '', arguments: '' },
-        });
-        if (t.id !== undefined) slot.id = t.id;
-        if (t.function?.name !== undefined) slot.function.name += t.function.name;
-        if (t.function?.arguments !== undefined) slot.function.arguments += t.function.arguments;
-      }
-      if (ch.finish_reason != null) acc.finish = ch.finish_reason;
-    }
-  }
-  const completion = {
-    id: head?.id ?? 'chatcmpl-cached',
-    object: 'chat.completion',
-    created: head?.created ?? Math.floor(Date.now() / 1000),
-    model: head?.model ?? '',
-    choices: [...choices.entries()].map(([index, acc]) => ({
-      index,
-      message: {
-        role: 'assistant',
-        content: acc.tools.length > 0 && acc.content === '' ? null : acc.content,
-        refusal: null,
-        ...(acc.tools.length > 0 ? { tool_calls: acc.tools } : {}),
-      },
-      logprobs: null,
-      finish_reason: acc.finish ?? 'stop',
-    })),
-    ...(usage === undefined ? {} : { usage }),
-  };
-  return JSON.stringify(completion);
+function streamFrom(chunks: readonly string[], includeUsage: boolean): Replay | undefined {
+  if (!includeUsage) return { kind: 'sse', chunks: chunks.filter((data) => !isUsageOnly(data)) };
+  // The usage chunk is there only if the request that stored the stream asked for it too.
+  const hasUsage = chunks.some((data) => withUsage(data) !== undefined);
+  return hasUsage ? { kind: 'sse', chunks } : undefined;
 }
 
 /**
- * Whether a stored answer replays in both shapes: a completion whose choices carry messages,
- * or stream chunks that are all chunk objects (usage-only ones included). The cache stores
- * nothing else, so a provider's malformed answer is passed on once, never replayed as an
- * error for the whole lifetime of its entry.
+ * The stored answer in the shape `want` asks for, or undefined when it cannot be given
+ * faithfully (the caller treats that as a miss). The stored shape replays as it was, but for
+ * the usage chunk, which follows `include_usage`; the other shape is converted, exactly or not
+ * at all (see convert.ts).
  */
-export function replayable(answer: { body?: string; chunks?: readonly string[] }): boolean {
+export function replayAs(stored: Stored, want: ReplayRequest): Replay | undefined {
   try {
-    if (answer.body !== undefined) {
-      const c = JSON.parse(answer.body) as unknown;
-      if (!isRecord(c) || !Array.isArray(c.choices) || c.choices.length === 0) return false;
-      if (!c.choices.every((ch) => isRecord(ch) && isRecord(ch.message))) return false;
-      completionAsChunks(c as unknown as ChatCompletion, true);
-      return true;
+    if (want.stream) {
+      if (stored.chunks !== undefined) return streamFrom(stored.chunks, want.includeUsage);
+      if (stored.body === undefined) return undefined;
+      return { kind: 'sse', chunks: completionToChunks(stored.body, want.includeUsage) };
     }
-    const chunks = (answer.chunks ?? []).map((raw) => JSON.parse(raw) as unknown);
-    if (chunks.length === 0) return false;
-    for (const chunk of chunks) {
-      if (!isRecord(chunk) || !Array.isArray(chunk.choices)) return false;
-      if (!chunk.choices.every((ch) => isRecord(ch) && isRecord(ch.delta))) return false;
-    }
-    chunksAsCompletion(chunks as ChatCompletionChunk[]);
-    return true;
+    if (stored.body !== undefined) return { kind: 'json', body: stored.body };
+    if (stored.chunks === undefined) return undefined;
+    return { kind: 'json', body: chunksToCompletion(stored.chunks) };
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/**
+ * Whether an answer is well-formed enough to store: a completion whose choices carry
+ * messages, or stream chunks that are all chunk objects (usage-only ones included). The cache
+ * stores nothing else, so a provider's malformed answer is passed on once, never replayed as
+ * an error for the whole lifetime of its entry. One that is well-formed but cannot be
+ * converted (see convert.ts) is stored and replays in its own shape only.
+ */
+export function replayable(answer: Stored): boolean {
+  if (answer.body !== undefined) {
+    const c = parseRecord(answer.body);
+    if (c === undefined || !Array.isArray(c.choices) || c.choices.length === 0) return false;
+    return c.choices.every((ch) => isRecord(ch) && isRecord(ch.message));
+  }
+  const chunks = answer.chunks ?? [];
+  if (chunks.length === 0) return false;
+  return chunks.every((raw) => {
+    const chunk = parseRecord(raw);
+    if (chunk === undefined || !Array.isArray(chunk.choices)) return false;
+    return chunk.choices.every((ch) => isRecord(ch) && isRecord(ch.delta));
+  });
 }

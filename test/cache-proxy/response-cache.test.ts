@@ -183,11 +183,32 @@ describe('response cache through the proxy', () => {
   it('answers a non-streaming request from a cached stream as one completion', async () => {
     proxy = await startProxy(config());
     const content = fresh('stream me');
-    const streamed = await streamChat(content);
+    const streamed = await streamChat(content, true);
     const before = upstream.requests;
     const json = await chat({ content, temperature: 0 });
     expect(json).toMatchObject({ cache: 'hit', text: streamed.text, provider: 'primary' });
     expect(upstream.requests).toBe(before);
+  });
+
+  it('answers from upstream a non-streaming request whose cached stream has no usage', async () => {
+    proxy = await startProxy(config());
+    const content = fresh('stream me');
+    await streamChat(content);
+    const before = upstream.requests;
+    // A completion always carries usage; a stream streamed without include_usage has none.
+    expect((await chat({ content, temperature: 0 })).cache).toBe('miss');
+    expect(upstream.requests).toBe(before + 1);
+    // The upstream answer replaced the entry.
+    expect((await chat({ content, temperature: 0 })).cache).toBe('hit');
+  });
+
+  it('answers from upstream a stream asking for usage when the cached stream has none', async () => {
+    proxy = await startProxy(config());
+    const content = fresh('stream me');
+    await streamChat(content);
+    const withUsage = await streamChat(content, true);
+    expect(withUsage).toMatchObject({ cache: 'miss', usage: true });
+    expect(await streamChat(content, true)).toMatchObject({ cache: 'hit', usage: true });
   });
 
   it('replays a cached tool call in the other shape, arguments intact', async () => {
@@ -202,7 +223,9 @@ describe('response cache through the proxy', () => {
       tools,
       messages: [{ role: 'user' as const, content }],
     };
-    const fromStream = await proxy.client.chat.completions.stream(request).finalChatCompletion();
+    const fromStream = await proxy.client.chat.completions
+      .stream({ ...request, stream_options: { include_usage: true } })
+      .finalChatCompletion();
     const before = upstream.requests;
     const { data: json, response } = await proxy.client.chat.completions
       .create(request)

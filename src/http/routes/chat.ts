@@ -9,7 +9,7 @@ import {
   type CachedAnswer,
   type UnifiedCache,
 } from '../../cache/index.js';
-import { chunksFromCompletion, completionFromChunks, replayable } from '../../cache/replay.js';
+import { replayAs, replayable } from '../../cache/replay.js';
 import type { Condenser } from '../../condense/index.js';
 import { ContextLengthError } from '../../condense/index.js';
 import {
@@ -220,31 +220,18 @@ async function replay(
   headers: ExtraHeaders,
 ): Promise<boolean> {
   const includeUsage = body.stream_options?.include_usage === true;
-  let text: string | undefined;
-  let chunks: readonly string[];
-  try {
-    if (!stream) text = cached.body ?? completionFromChunks(cached.chunks ?? []);
-    chunks = stream
-      ? (cached.chunks ?? chunksFromCompletion(cached.body ?? '{}', includeUsage))
-      : [];
-  } catch {
-    return false;
-  }
+  const shaped = replayAs(cached, { stream, includeUsage });
+  if (shaped === undefined) return false;
   headers['x-llm-proxy-provider'] = cached.provider;
-  if (text !== undefined) {
-    sendJson(io.res, 200, text, headers);
+  if (shaped.kind === 'json') {
+    sendJson(io.res, 200, shaped.body, headers);
     return true;
   }
   startSse(io.res, headers);
-  for (const data of chunks) {
-    if (!includeUsage && cached.chunks !== undefined && isUsageOnly(data)) continue;
+  for (const data of shaped.chunks) {
     const written = writeFrame(io.res, `data: ${data}\n\n`);
     if (written !== true && !(await written)) return true;
   }
   io.res.end(SSE_DONE);
   return true;
-}
-
-function isUsageOnly(data: string): boolean {
-  return data.includes('"choices":[]');
 }
