@@ -119,6 +119,12 @@ describe('responseCacheKey', () => {
     const body = { model: 'm' };
     expect(responseCacheKey('chat', body)).not.toBe(responseCacheKey('embeddings', body));
   });
+  it('keeps the kind apart from a body member named kind', () => {
+    const body = { model: 'm', input: 'x' };
+    expect(responseCacheKey('chat', { ...body, kind: 'embeddings' })).not.toBe(
+      responseCacheKey('embeddings', body),
+    );
+  });
 });
 
 describe('forbidsCache', () => {

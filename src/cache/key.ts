@@ -66,7 +66,7 @@ export function canonicalJson(value: unknown): string {
 export function responseCacheKey(kind: CacheableKind, body: Record<string, unknown>): string {
   const skip = NOT_THE_ANSWER[kind];
   // Entries, not assignment: a body's own "__proto__" member must stay a member.
-  const picked: [string, unknown][] = [['kind', kind]];
+  const picked: [string, unknown][] = [];
   for (const [field, v] of Object.entries(body)) {
     if (v !== undefined && v !== null && !skip.has(field)) picked.push([field, v]);
   }
@@ -76,7 +76,8 @@ export function responseCacheKey(kind: CacheableKind, body: Record<string, unkno
     );
     if (rest.length > 0) picked.push(['stream_options', Object.fromEntries(rest)]);
   }
-  return hash('sha256', canonicalJson(Object.fromEntries(picked)), 'hex');
+  // The kind wraps the body, so no body member (a field named "kind") can stand in for it.
+  return hash('sha256', canonicalJson({ kind, body: Object.fromEntries(picked) }), 'hex');
 }
 
 export interface CacheDecisionInput {
