@@ -1,7 +1,9 @@
 /**
  * Reads a request body straight from the Node request with a byte limit: a declared
  * Content-Length over the limit is refused before anything is read, and a body that grows
- * past it is refused as soon as it does, so an oversized body is never buffered whole.
+ * past it is refused as soon as it does, so an oversized body is never buffered whole. What
+ * the client still sends after such an answer is read and dropped, within bounds
+ * (`discardRest`), so that clients reading only once their upload is done still see it.
  */
 import type { IncomingMessage } from 'node:http';
 import { errors } from './errors.js';
@@ -69,6 +71,64 @@ export function readBody(req: IncomingMessage, limit: number, task?: Cancellable
       reject(new Error('the request was cancelled while its body was being read'));
     });
   });
+}
+
+/**
+ * How much of a body may still be read and dropped once its request was answered early: the
+ * larger of 8 times the body limit and 32 MiB (both 32 MiB at the default 4 MiB limit).
+ * Clients that only read the answer once their upload is done (fetch/undici, the OpenAI
+ * SDK) see a 413 only if the rest is taken in; a body a client believed would fit is a
+ * small multiple of the limit (the 4-20 MB bodies that hit the default), and the floor keeps
+ * a small limit from cutting such bodies off. Dropping costs bandwidth, not memory; past
+ * this the client is cut off (a reset), as it would have been without lingering.
+ */
+export function discardAllowance(limit: number): number {
+  return Math.max(8 * limit, 32 * 1024 * 1024);
+}
+
+/**
+ * Lingering close, as nginx's lingering_close: after a request was answered before its body
+ * arrived whole (a 413, or a 401 that never read it), the rest is read and dropped rather
+ * than the connection closed under an upload in progress, which would reset it and lose the
+ * answer for a client still writing. Once the body has all been dropped the connection
+ * serves its next request. Bounded in bytes by `maxBytes` (then the connection is cut), in
+ * time by Node's own timers: `requestTimeout` (server.receiveTimeoutMs, counted from the
+ * request's start) ends a request still arriving, and the keep-alive timeout set once the
+ * answer is out cuts a connection idle that long (nginx's lingering_timeout). No task is
+ * held and no timer armed: it is listeners only, gone when it ends.
+ *
+ * NOTE: to be called before Node's own end-of-response handling, which would otherwise
+ * `_dump()` a body nobody read, after which no 'data' is emitted to count.
+ *
+ * `done` runs once, when it ends; the returned function ends it at once, cutting the
+ * connection (shutdown does, rather than wait on an upload).
+ */
+export function discardRest(req: IncomingMessage, maxBytes: number, done: () => void): () => void {
+  const socket = req.socket;
+  let left = maxBytes;
+  let lingering = true;
+  const end = (): void => {
+    if (!lingering) return;
+    lingering = false;
+    req.off('data', onData);
+    req.off('end', end);
+    socket.off('close', end);
+    done();
+  };
+  const cut = (): void => {
+    if (!lingering) return;
+    end();
+    socket.destroy();
+  };
+  const onData = (chunk: Buffer): void => {
+    left -= chunk.length;
+    if (left < 0) cut();
+  };
+  req.on('data', onData);
+  req.once('end', end);
+  socket.once('close', end);
+  req.resume();
+  return cut;
 }
 
 /** application/json and application/*+json: what a client that means JSON labels it. */

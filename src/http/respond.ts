@@ -27,8 +27,9 @@ export function sendJson(
 }
 
 export function sendError(res: ServerResponse, err: ProxyError, headers: ExtraHeaders = {}): void {
-  const extra = err.status === 413 ? { ...headers, connection: 'close' } : headers;
-  sendJson(res, err.status, JSON.stringify(err.toJSON()), { ...extra, ...err.headers() });
+  // NOTE: no `connection: close` on a 413: Node would close at once, resetting a client
+  // still uploading before it reads the answer. The server lingers instead (discardRest).
+  sendJson(res, err.status, JSON.stringify(err.toJSON()), { ...headers, ...err.headers() });
 }
 
 export function startSse(res: ServerResponse, headers: ExtraHeaders): void {

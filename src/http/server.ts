@@ -3,13 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { App } from '../app.js';
+import { discardAllowance, discardRest } from './body.js';
 import { answerClientError, answerExpectation, requestErrorResponse } from './client-error.js';
 
 export interface Listening {
   readonly server: Server;
   readonly url: string;
   readonly port: number;
-  /** Stops accepting connections; idle keep-alive connections are closed now, busy ones when done. */
+  /**
+   * Stops accepting connections; idle keep-alive connections, and those only dropping the
+   * rest of a body already answered, are closed now, busy ones when done.
+   */
   stopAccepting(): void;
   /** Closes every remaining connection and resolves once the server is fully closed. */
   close(): Promise<void>;
@@ -19,9 +23,12 @@ export async function listen(app: App, host: string, port: number): Promise<List
   // The adapter's listener with an errorHandler (createAdaptorServer passes none), so requests
   // it cannot turn into a Request (bad Host, bad target) get an OpenAI-shaped 400 as well; a
   // missing Host is routed as localhost rather than refused by Node with an empty 400.
+  // autoCleanupIncoming off: the adapter would drop an unread body for 500 ms on a bare
+  // timer, then cut the connection under a client still uploading; lingering below does it.
   const listener = getRequestListener(app.hono.fetch, {
     hostname: 'localhost',
     errorHandler: requestErrorResponse,
+    autoCleanupIncoming: false,
   });
   // A request must arrive whole within receiveTimeoutMs (checked every second), else Node
   // answers 408 and closes the connection: a client with a valid key dribbling its body
@@ -48,6 +55,23 @@ export async function listen(app: App, host: string, port: number): Promise<List
   });
   const addr = server.address() as AddressInfo;
   let closed: Promise<void> | undefined;
+  // Connections dropping the rest of a body answered early (a 413): stopping cuts them.
+  const lingering = new Set<() => void>();
+  const discardBytes = discardAllowance(app.config.server.bodyLimitBytes);
+  // A response's 'finish' listener (one function for all, no closure per request): a request
+  // answered before its body arrived whole lingers (see discardRest), or, once stopping, has
+  // its connection closed. NOTE: prepended, to run before Node's own 'finish' handling,
+  // which would dump the body uncounted.
+  const lingerIfUnread = function (this: ServerResponse): void {
+    const req = this.req;
+    if (req.complete) return;
+    if (closed !== undefined) {
+      req.socket.destroy();
+      return;
+    }
+    const cut = discardRest(req, discardBytes, () => lingering.delete(cut));
+    lingering.add(cut);
+  };
   // NOTE: node:http keeps a busy connection alive after its response even once the server
   // is closing, so it would linger until keepAliveTimeout (and keep close() waiting) and
   // could carry new requests. Once stopping, each finished response closes what is idle.
@@ -56,6 +80,7 @@ export async function listen(app: App, host: string, port: number): Promise<List
     // Draining: every response closes its connection, so keep-alive clients reconnect (to
     // another replica, behind a load balancer) rather than send more requests here.
     if (app.state === 'draining' || app.state === 'stopped') res.setHeader('connection', 'close');
+    res.prependListener('finish', lingerIfUnread);
     res.once('close', () => {
       if (closed !== undefined) server.closeIdleConnections();
     });
@@ -63,6 +88,7 @@ export async function listen(app: App, host: string, port: number): Promise<List
   const stopAccepting = (): void => {
     closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    for (const cut of lingering) cut();
   };
   return {
     server,
