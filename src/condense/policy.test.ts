@@ -129,6 +129,17 @@ describe('truncateToBudget', () => {
     expect(cut).toEqual({ fits: true, messages: [sys('s'), user('q')], dropped: 3 });
   });
 
+  it('drops a legacy function_call together with its function result', () => {
+    const legacy: ChatMessage = {
+      role: 'assistant',
+      content: null,
+      function_call: { name: 'lookup', arguments: '{}' },
+    };
+    const answer: ChatMessage = { role: 'function', name: 'lookup', content: x(30) };
+    const cut = truncateToBudget([sys('s'), legacy, answer, user('q')], 20, count);
+    expect(cut).toEqual({ fits: true, messages: [sys('s'), user('q')], dropped: 2 });
+  });
+
   it('never drops the last user message or what follows it', () => {
     const tail = [user('q'), call('c1'), result('c1', x(30))];
     const cut = truncateToBudget([sys('s'), user(x(30)), ...tail], 50, count);

@@ -5,8 +5,9 @@
  * Vocabulary:
  * - the *system prefix*: the leading system/developer messages, always kept verbatim;
  * - a *turn*: one message, or an assistant message with tool_calls together with the tool
- *   results that follow it. Turns are never split: an upstream rejects a tool result
- *   whose call is missing, and a call without its result;
+ *   results that follow it (or, in the legacy form, a function_call and its `function`
+ *   message). Turns are never split: an upstream rejects a tool result whose call is
+ *   missing, and a call without its result;
  * - the *tail*: every turn from the last user message on (the last turn if there is no user
  *   message). Without it the model would not see the question it is asked to answer, so
  *   neither summarising nor truncating ever removes it.
@@ -39,7 +40,8 @@ export type TruncationResult =
   | { readonly fits: false; readonly tokens: number; readonly minimumTokens: number };
 
 const isSystem = (m: ChatMessage): boolean => m.role === 'system' || m.role === 'developer';
-const isToolResult = (m: ChatMessage): boolean => m.role === 'tool';
+/** `function` is the legacy form of a tool result. */
+const isToolResult = (m: ChatMessage): boolean => m.role === 'tool' || m.role === 'function';
 
 interface Shape {
   system: ChatMessage[];

@@ -32,6 +32,35 @@ describe('renderTranscript', () => {
       ].join('\n\n'),
     );
   });
+
+  it('renders refusals, audio, files, unknown parts, custom and legacy calls, function results', () => {
+    const messages = [
+      {
+        role: 'user',
+        content: [
+          { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } },
+          { type: 'file', file: { file_id: 'f1', filename: 'q3.pdf' } },
+          { type: 'input_video', input_video: { url: 'v' } },
+        ],
+      },
+      { role: 'assistant', content: [{ type: 'refusal', refusal: 'I cannot.' }] },
+      {
+        role: 'assistant',
+        tool_calls: [{ id: 'c2', type: 'custom', custom: { name: 'sql', input: 'SELECT 1' } }],
+      },
+      { role: 'assistant', function_call: { name: 'geo', arguments: '{}' } },
+      { role: 'function', name: 'geo', content: 'Oslo' },
+    ] as unknown as ChatMessage[];
+    expect(renderTranscript(messages)).toBe(
+      [
+        'user: [audio]\n[file q3.pdf]\n[input_video]',
+        'assistant: [refused: I cannot.]',
+        'assistant called tool sql (c2) with SELECT 1',
+        'assistant called tool geo with {}',
+        'function result (geo): Oslo',
+      ].join('\n\n'),
+    );
+  });
 });
 
 describe('summarizerMessages', () => {

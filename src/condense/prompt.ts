@@ -3,7 +3,7 @@
  * The older messages are sent as one transcript in a user message rather than as chat turns:
  * replayed as turns, the summariser would answer the last question instead of summarising.
  */
-import { toolCallsOf } from './message-fields.js';
+import { callsOf } from './message-fields.js';
 import type { ChatContentPart, ChatMessage } from './types.js';
 
 export const SUMMARIZER_SYSTEM_PROMPT = [
@@ -18,7 +18,21 @@ export const SUMMARIZER_SYSTEM_PROMPT = [
 export const SUMMARY_PREFIX = 'Summary of the earlier conversation: ';
 
 function partText(part: ChatContentPart): string {
-  return part.type === 'text' ? part.text : '[image]';
+  // NOTE: a part type the wire types don't list may arrive: only the default reads it.
+  switch (part.type) {
+    case 'text':
+      return part.text;
+    case 'refusal':
+      return `[refused: ${part.refusal}]`;
+    case 'image_url':
+      return '[image]';
+    case 'input_audio':
+      return '[audio]';
+    case 'file':
+      return part.file.filename === undefined ? '[file]' : `[file ${part.file.filename}]`;
+    default:
+      return `[${(part as { type: string }).type}]`;
+  }
 }
 
 function contentText(content: ChatMessage['content']): string {
@@ -29,6 +43,7 @@ function contentText(content: ChatMessage['content']): string {
 
 function speaker(m: ChatMessage): string {
   if (m.role === 'tool') return `tool result (${m.tool_call_id})`;
+  if (m.role === 'function') return `function result (${m.name})`;
   return m.name === undefined ? m.role : `${m.role} (${m.name})`;
 }
 
@@ -38,10 +53,9 @@ export function renderTranscript(messages: readonly ChatMessage[]): string {
   for (const m of messages) {
     const text = contentText(m.content);
     if (text !== '') blocks.push(`${speaker(m)}: ${text}`);
-    for (const call of toolCallsOf(m)) {
-      blocks.push(
-        `${speaker(m)} called tool ${call.function.name} (${call.id}) with ${call.function.arguments}`,
-      );
+    for (const call of callsOf(m)) {
+      const id = call.id === undefined ? '' : ` (${call.id})`;
+      blocks.push(`${speaker(m)} called tool ${call.name}${id} with ${call.input}`);
     }
   }
   return blocks.join('\n\n');

@@ -107,6 +107,47 @@ describe('countMessageTokens', () => {
     expect(countMessageTokens(withImage('high'))).toBe(3 + 1 + 6 + IMAGE_TOKENS.high + 3);
   });
 
+  it('counts custom tool calls and the legacy function_call like function calls', () => {
+    const args = { name: 'get_weather', text: '{"city":"Paris"}' };
+    const custom: ChatMessage = {
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ id: 'call_1', type: 'custom', custom: { name: args.name, input: args.text } }],
+    };
+    const legacy: ChatMessage = {
+      role: 'assistant',
+      content: null,
+      function_call: { name: args.name, arguments: args.text },
+    };
+    // As for the function call above: 3 + 1 + 3 + 2 + 5 + 3.
+    expect(countMessageTokens([custom])).toBe(17);
+    expect(countMessageTokens([legacy])).toBe(17);
+    // 3 + 1 ("function") + 2 ("Weather?") + 2 ("get_weather") + 1 for the name + 3 priming
+    const result: ChatMessage = { role: 'function', name: args.name, content: 'Weather?' };
+    expect(countMessageTokens([result])).toBe(12);
+  });
+
+  it('counts refusal text, and audio, files and unknown parts like a high-detail image', () => {
+    const refused: ChatMessage[] = [
+      { role: 'assistant', content: [{ type: 'refusal', refusal: 'Weather?' }] },
+    ] as unknown as ChatMessage[];
+    expect(countMessageTokens(refused)).toBe(3 + 1 + 2 + 3);
+    const other = [
+      {
+        role: 'user',
+        content: [
+          { type: 'input_audio', input_audio: { data: 'AAAA', format: 'wav' } },
+          { type: 'file', file: { file_id: 'f' } },
+          { type: 'input_video', input_video: { url: 'v' } },
+        ],
+      },
+      { role: 'assistant', tool_calls: [{ id: 'c', type: 'mcp', mcp: { q: 'x' } }] },
+    ] as unknown as ChatMessage[];
+    expect(countMessageTokens(other.slice(0, 1))).toBe(3 + 1 + 3 * IMAGE_TOKENS.high + 3);
+    // An unknown call: its type as the name, its payload's JSON as the input.
+    expect(countMessageTokens(other.slice(1))).toBeGreaterThan(3 + 1 + 3 + 3);
+  });
+
   it('counts special-token text as plain text instead of throwing', () => {
     expect(countMessageTokens([{ role: 'user', content: 'hi <|endoftext|> there' }])).toBe(
       3 + 1 + 9 + 3,
@@ -115,7 +156,7 @@ describe('countMessageTokens', () => {
 });
 
 describe('tokenUpperBound', () => {
-  it('is never below the exact count, for ASCII, Cyrillic, CJK, emoji, tools and images', () => {
+  it('is never below the exact count, for ASCII, Cyrillic, CJK, emoji, tools, images, refusals', () => {
     const samples: ChatMessage[][] = [
       COOKBOOK,
       [{ role: 'user', content: JAPANESE }],
@@ -131,6 +172,15 @@ describe('tokenUpperBound', () => {
         { role: 'tool', tool_call_id: 'c', content: 'ok' },
       ],
       [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }],
+      [{ role: 'user', content: [{ type: 'refusal', refusal: `${JAPANESE} `.repeat(200) }] }],
+      [
+        {
+          role: 'assistant',
+          tool_calls: [{ id: 'c', type: 'custom', custom: { name: 'sql', input: RUSSIAN } }],
+          function_call: { name: 'f', arguments: JAPANESE },
+        },
+        { role: 'function', name: 'f', content: RUSSIAN },
+      ],
     ];
     for (const s of samples)
       expect(tokenUpperBound(s)).toBeGreaterThanOrEqual(countMessageTokens(s));

@@ -10,7 +10,7 @@
  * case (well under budget) from UTF-8 byte lengths alone: byte-level BPE never makes more
  * tokens than bytes, so if the bytes fit, the tokens fit and nothing is encoded.
  */
-import { nameOf, toolCallIdOf, toolCallsOf } from './message-fields.js';
+import { callsOf, nameOf, toolCallIdOf } from './message-fields.js';
 import type { ChatContentPart, ChatMessage, TokenCount } from './types.js';
 
 export const TOKENS_PER_MESSAGE = 3;
@@ -21,7 +21,8 @@ export const TOKENS_PER_TOOL_CALL = 3;
 /**
  * Images are billed by size, which the proxy doesn't know without fetching them: a fixed
  * cost per part, the price of a 512px tile at low detail and of a 1024px square otherwise.
- * Other non-text parts (audio, files) are charged like a high-detail image.
+ * Other non-text parts (audio, files, and types the proxy does not know, which validation
+ * passes on) are charged like a high-detail image.
  */
 export const IMAGE_TOKENS = { low: 85, high: 765 } as const;
 
@@ -40,6 +41,8 @@ export async function loadTokenizer(): Promise<void> {
   countTokens ??= (await import('gpt-tokenizer/encoding/o200k_base')).countTokens;
 }
 
+const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
 function textTokens(text: string): number {
   if (text.length === 0) return 0;
   if (countTokens === undefined) throw new Error('token counting before loadTokenizer()');
@@ -47,9 +50,24 @@ function textTokens(text: string): number {
 }
 
 function partTokens(part: ChatContentPart): number {
-  if (part.type === 'text') return textTokens(part.text);
-  // Optional chaining: a part type the wire types don't know may still arrive.
-  return part.image_url?.detail === 'low' ? IMAGE_TOKENS.low : IMAGE_TOKENS.high;
+  // NOTE: a part type the wire types don't list may arrive: only the default reads it.
+  switch (part.type) {
+    case 'text':
+      return textTokens(part.text);
+    case 'refusal':
+      return textTokens(part.refusal);
+    case 'image_url':
+      return part.image_url.detail === 'low' ? IMAGE_TOKENS.low : IMAGE_TOKENS.high;
+    default:
+      return IMAGE_TOKENS.high;
+  }
+}
+
+/** partTokens' bound: its text counted one token per UTF-8 byte. */
+function partBound(part: ChatContentPart): number {
+  if (part.type === 'text') return bytes(part.text);
+  if (part.type === 'refusal') return bytes(part.refusal);
+  return IMAGE_TOKENS.high;
 }
 
 /** Tokens of one message, framing included (reply priming excluded). */
@@ -62,9 +80,8 @@ export function messageTokens(m: ChatMessage): number {
   if (name !== undefined) n += textTokens(name) + TOKENS_PER_NAME;
   const callId = toolCallIdOf(m);
   if (callId !== undefined) n += textTokens(callId);
-  for (const call of toolCallsOf(m)) {
-    n +=
-      TOKENS_PER_TOOL_CALL + textTokens(call.function.name) + textTokens(call.function.arguments);
+  for (const call of callsOf(m)) {
+    n += TOKENS_PER_TOOL_CALL + textTokens(call.name) + textTokens(call.input);
   }
   return n;
 }
@@ -96,8 +113,6 @@ export function createTokenCounter(): TokenCount {
   };
 }
 
-const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
-
 /**
  * An upper bound of countMessageTokens without encoding: every string counted as one token
  * per UTF-8 byte. (One token per character is not a bound: a rare CJK character or an emoji
@@ -109,17 +124,13 @@ export function tokenUpperBound(messages: readonly ChatMessage[]): number {
     n += TOKENS_PER_MESSAGE + bytes(m.role);
     const content = m.content;
     if (typeof content === 'string') n += bytes(content);
-    else if (content != null) {
-      for (const part of content) {
-        n += part.type === 'text' ? bytes(part.text) : IMAGE_TOKENS.high;
-      }
-    }
+    else if (content != null) for (const part of content) n += partBound(part);
     const name = nameOf(m);
     if (name !== undefined) n += bytes(name) + TOKENS_PER_NAME;
     const callId = toolCallIdOf(m);
     if (callId !== undefined) n += bytes(callId);
-    for (const call of toolCallsOf(m)) {
-      n += TOKENS_PER_TOOL_CALL + bytes(call.function.name) + bytes(call.function.arguments);
+    for (const call of callsOf(m)) {
+      n += TOKENS_PER_TOOL_CALL + bytes(call.name) + bytes(call.input);
     }
   }
   return n;

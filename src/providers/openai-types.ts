@@ -6,9 +6,17 @@
  * Fields the OpenAI SDK sends as `null` are typed `| null` so a real client's body fits;
  * responses carry the always-present `null`s (`refusal`, `logprobs`) so they also fit the
  * SDK's own response types.
+ *
+ * NOTE: the request unions are not exhaustive. Validation passes on, in any role, content
+ * parts, tools and tool calls of types the proxy does not know (OpenAI's `{type: 'x', x: ...}`
+ * convention, see src/http/validate.ts), and known part types in roles these types do not
+ * list (a refusal part in an assistant's content). Code that reads parts, tools or tool
+ * calls must check `type` and cope with the rest: count it approximately, skip it, or refuse
+ * it with a 400 naming the param; never read a field it has not checked for.
  */
 
-export type ChatRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
+/** `function` is the legacy form of `tool`, still accepted by OpenAI. */
+export type ChatRole = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
 
 export interface ChatContentPartText {
   type: 'text';
@@ -20,7 +28,30 @@ export interface ChatContentPartImage {
   image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
 
-export type ChatContentPart = ChatContentPartText | ChatContentPartImage;
+export interface ChatContentPartInputAudio {
+  type: 'input_audio';
+  /** `data` is base64; `format` is 'wav' or 'mp3' today. */
+  input_audio: { data: string; format: string };
+}
+
+export interface ChatContentPartFile {
+  type: 'file';
+  file: { file_data?: string; file_id?: string; filename?: string };
+}
+
+/** A refusal the model gave, replayed in an assistant message's content. */
+export interface ChatContentPartRefusal {
+  type: 'refusal';
+  refusal: string;
+}
+
+/** Every content part type the proxy knows (see the NOTE above about the others). */
+export type ChatContentPart =
+  | ChatContentPartText
+  | ChatContentPartImage
+  | ChatContentPartInputAudio
+  | ChatContentPartFile
+  | ChatContentPartRefusal;
 
 /** `system` and `developer` are the same thing to every provider but OpenAI's newest models. */
 export interface ChatSystemMessage {
@@ -35,17 +66,30 @@ export interface ChatUserMessage {
   name?: string;
 }
 
+/** A function tool call: the only kind a completion from this proxy carries. */
 export interface ChatToolCall {
   id: string;
   type: 'function';
   function: { name: string; arguments: string };
 }
 
+/** A call of a custom tool (free-form `input`, no JSON arguments). */
+export interface ChatCustomToolCall {
+  id: string;
+  type: 'custom';
+  custom: { name: string; input: string };
+}
+
+/** A tool call in a request's history. */
+export type ChatMessageToolCall = ChatToolCall | ChatCustomToolCall;
+
 export interface ChatAssistantMessage {
   role: 'assistant';
   content?: string | ChatContentPartText[] | null;
   name?: string;
-  tool_calls?: ChatToolCall[];
+  tool_calls?: ChatMessageToolCall[];
+  /** The legacy form of one tool call, answered by a `function` message. */
+  function_call?: { name: string; arguments: string } | null;
   refusal?: string | null;
 }
 
@@ -55,13 +99,38 @@ export interface ChatToolMessage {
   tool_call_id: string;
 }
 
-export type ChatMessage =
-  ChatSystemMessage | ChatUserMessage | ChatAssistantMessage | ChatToolMessage;
-
-export interface ChatTool {
-  type: 'function';
-  function: { name: string; description?: string; parameters?: Record<string, unknown> };
+/** The legacy form of a tool result: the result of the assistant's `function_call`. */
+export interface ChatFunctionMessage {
+  role: 'function';
+  content?: string | null;
+  name: string;
 }
+
+export type ChatMessage =
+  | ChatSystemMessage
+  | ChatUserMessage
+  | ChatAssistantMessage
+  | ChatToolMessage
+  | ChatFunctionMessage;
+
+export interface ChatFunctionDefinition {
+  name: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+
+export interface ChatFunctionTool {
+  type: 'function';
+  function: ChatFunctionDefinition;
+}
+
+/** A tool called with free-form text, optionally constrained by a grammar `format`. */
+export interface ChatCustomTool {
+  type: 'custom';
+  custom: { name: string; description?: string; format?: Record<string, unknown> };
+}
+
+export type ChatTool = ChatFunctionTool | ChatCustomTool;
 
 export type ChatToolChoice =
   'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
@@ -84,6 +153,9 @@ export interface ChatCompletionRequest {
   messages: ChatMessage[];
   tools?: ChatTool[];
   tool_choice?: ChatToolChoice;
+  /** Legacy forms of `tools` and `tool_choice`, forwarded as they are. */
+  functions?: ChatFunctionDefinition[] | null;
+  function_call?: 'none' | 'auto' | { name: string } | null;
   parallel_tool_calls?: boolean;
   temperature?: number | null;
   top_p?: number | null;
