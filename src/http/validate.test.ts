@@ -1,3 +1,7 @@
+import type {
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
 import { describe, expect, it } from 'vitest';
 import { ProxyError } from './errors.js';
 import { parseChatRequest, parseEmbeddingsRequest } from './validate.js';
@@ -75,6 +79,119 @@ describe('request validation messages say what to fix', () => {
       messages: [{ role: 'bot', content: 'x' }],
     });
     expect(param).toBe('messages[0].role');
-    expect(message).toContain("'system' | 'developer' | 'user' | 'assistant' | 'tool'");
+    expect(message).toContain(
+      "'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function'",
+    );
+  });
+});
+
+/** A chat body of these messages (typed by the SDK: a shape its users can send). */
+function chat(messages: ChatCompletionMessageParam[], extra: object = {}): object {
+  return { model: 'gpt-4o', messages, ...extra };
+}
+
+const ask: ChatCompletionMessageParam = { role: 'user', content: 'hi' };
+
+describe('request validation accepts every shape the OpenAI SDK sends, passed on intact', () => {
+  it('accepts input_audio and file parts in user content', () => {
+    const body = chat([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'transcribe this and summarise the file' },
+          { type: 'input_audio', input_audio: { data: 'UklGRiQAAABXQVZF', format: 'wav' } },
+          {
+            type: 'file',
+            file: { file_data: 'data:application/pdf;base64,JVBE', filename: 'a.pdf' },
+          },
+          { type: 'file', file: { file_id: 'file-abc123' } },
+        ],
+      },
+    ]);
+    expect(parseChatRequest(body)).toEqual(body);
+  });
+
+  it('accepts an assistant message whose content is a refusal part', () => {
+    const body = chat([ask, { role: 'assistant', content: [{ type: 'refusal', refusal: 'No.' }] }]);
+    expect(parseChatRequest(body)).toEqual(body);
+  });
+
+  it('accepts the legacy function role, function_call and functions', () => {
+    const body = chat(
+      [
+        ask,
+        {
+          role: 'assistant',
+          content: null,
+          function_call: { name: 'weather', arguments: '{"city":"Oslo"}' },
+        },
+        { role: 'function', name: 'weather', content: '{"temp":3}' },
+      ],
+      { functions: [{ name: 'weather', parameters: { type: 'object' } }], function_call: 'auto' },
+    );
+    expect(parseChatRequest(body)).toEqual(body);
+  });
+
+  it('accepts custom tools and custom tool calls in the history', () => {
+    const tools: ChatCompletionTool[] = [
+      { type: 'custom', custom: { name: 'sql', format: { type: 'text' } } },
+      { type: 'function', function: { name: 'f' } },
+    ];
+    const body = chat(
+      [
+        ask,
+        {
+          role: 'assistant',
+          tool_calls: [{ id: 'c1', type: 'custom', custom: { name: 'sql', input: 'SELECT 1' } }],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '1' },
+      ],
+      { tools },
+    );
+    expect(parseChatRequest(body)).toEqual(body);
+  });
+
+  it('passes on part, tool and tool call types it does not know that carry their payload', () => {
+    const body = {
+      model: 'm',
+      messages: [
+        { role: 'user', content: [{ type: 'input_video', input_video: { url: 'v' } }] },
+        { role: 'assistant', tool_calls: [{ id: 'c', type: 'mcp', mcp: { server: 's' } }] },
+      ],
+      tools: [{ type: 'web_search', web_search: {} }],
+    };
+    expect(parseChatRequest(body)).toEqual(body);
+  });
+
+  it('refuses a type it does not know without a payload of that name, listing the known ones', () => {
+    const part = refusal(parseChatRequest, {
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'image', image_url: { url: 'x' } }] }],
+    });
+    expect(part.param).toBe('messages[0].content[0].type');
+    expect(part.message).toContain("'text' | 'image_url' | 'input_audio' | 'file' | 'refusal'");
+    expect(part.message).toContain("(here 'image')");
+    const tool = refusal(parseChatRequest, chat([ask], { tools: [{ type: 'x' }] }));
+    expect(tool.param).toBe('tools[0].type');
+    expect(tool.message).toContain("'function' | 'custom'");
+  });
+
+  it('still checks the fields of the types it knows', () => {
+    const audio = chat([
+      { role: 'user', content: [{ type: 'input_audio', input_audio: { data: 7, format: 'wav' } }] },
+    ] as unknown as ChatCompletionMessageParam[]);
+    expect(refusal(parseChatRequest, audio)).toEqual({
+      message:
+        "Invalid 'messages[0].content[0].input_audio.data': expected string, received number.",
+      param: 'messages[0].content[0].input_audio.data',
+    });
+    const call = chat([
+      { role: 'assistant', tool_calls: [{ id: 'c', type: 'custom', custom: { name: 'f' } }] },
+    ] as unknown as ChatCompletionMessageParam[]);
+    expect(refusal(parseChatRequest, call).param).toBe('messages[0].tool_calls[0].custom.input');
+    const fn = chat([
+      { role: 'function', content: 'x' },
+    ] as unknown as ChatCompletionMessageParam[]);
+    expect(refusal(parseChatRequest, fn).param).toBe('messages[0].name');
   });
 });

@@ -1,49 +1,117 @@
 /**
  * Request validation at the edge (zod): what the proxy needs to route and count a request is
  * checked strictly; parameters it merely forwards are type-checked and passed on, so new
- * OpenAI parameters keep working. The first problem becomes an OpenAI-shaped 400 naming the
- * offending parameter.
+ * OpenAI parameters keep working, and so do new types of content part, tool and tool call
+ * (see `tagged`). The first problem becomes an OpenAI-shaped 400 naming the offending
+ * parameter.
  */
 import { z } from 'zod';
 import type { ChatCompletionRequest, EmbeddingsRequest } from '../providers/openai-types.js';
 import { errors } from './errors.js';
 
 const MAX_STRING = 4 * 1024 * 1024;
+/** Text the proxy reads (counts tokens of, summarises): bounded. */
 const text = z.string().max(MAX_STRING);
-const textPart = z.looseObject({ type: z.literal('text'), text });
-const imagePart = z.looseObject({
-  type: z.literal('image_url'),
-  image_url: z.looseObject({ url: text, detail: z.enum(['auto', 'low', 'high']).optional() }),
+const name = z.string().min(1).max(256);
+
+/**
+ * One of OpenAI's tagged unions (content parts, tools, tool calls), which all follow one
+ * convention: `{type: 'x', x: payload}`. A type in `known` is checked against its schema,
+ * since the proxy reads it (a part's text, a call's name and arguments) or a translator
+ * does. Any other type is passed on to the upstream untouched, as long as it follows the
+ * convention.
+ *
+ * Why not refuse unknown types: OpenAI keeps adding them (input_audio, file, refusal parts,
+ * custom tools all came after text, image_url and function), the SDK sends them the day
+ * they ship, and a proxy that refused them would break clients that OpenAI serves. The
+ * upstream knows what it serves, and a translator that cannot serve a type refuses it with
+ * a 400 naming the param. Why still require the payload key: it is what catches the usual
+ * mistakes (`{type: 'image', image_url}`, `{type: 'audio', data}`) with a helpful message.
+ */
+function tagged(what: string, known: Readonly<Record<string, z.ZodType>>) {
+  const listed = Object.keys(known)
+    .map((t) => `'${t}'`)
+    .join(' | ');
+  return z.looseObject({ type: z.string().min(1).max(256) }).superRefine((value, ctx) => {
+    const schema = Object.hasOwn(known, value.type) ? known[value.type] : undefined;
+    if (schema !== undefined) {
+      // Its issues, paths relative to this value, become this value's.
+      for (const issue of schema.safeParse(value).error?.issues ?? []) ctx.addIssue({ ...issue });
+    } else if (!Object.hasOwn(value, value.type) || value[value.type] == null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['type'],
+        input: value.type,
+        message:
+          `expected ${listed}, or another ${what} type with its payload in a field ` +
+          `of that name (here '${value.type}')`,
+      });
+    }
+  });
+}
+
+/**
+ * Every part type in every role: which role may carry which part is the upstream's contract
+ * (OpenAI has widened it before), not something the proxy needs; its consumers cope with
+ * any part anywhere (see the NOTE in openai-types.ts).
+ */
+const part = tagged('content part', {
+  text: z.looseObject({ text }),
+  image_url: z.looseObject({
+    image_url: z.looseObject({ url: text, detail: z.enum(['auto', 'low', 'high']).optional() }),
+  }),
+  // Base64 payloads are not text the proxy reads: only the body limit bounds them.
+  input_audio: z.looseObject({
+    input_audio: z.looseObject({ data: z.string(), format: z.string().max(64) }),
+  }),
+  file: z.looseObject({
+    file: z.looseObject({
+      file_data: z.string().optional(),
+      file_id: z.string().max(512).optional(),
+      filename: z.string().max(1_024).optional(),
+    }),
+  }),
+  refusal: z.looseObject({ refusal: text }),
 });
-const parts = z.array(z.union([textPart, imagePart])).max(1_000);
-const toolCall = z.looseObject({
-  id: z.string().max(512),
-  type: z.literal('function'),
-  function: z.looseObject({ name: z.string().min(1).max(256), arguments: text }),
+const content = z.union([text, z.array(part).max(1_000)]);
+
+const toolCall = tagged('tool call', {
+  function: z.looseObject({
+    id: z.string().max(512),
+    function: z.looseObject({ name, arguments: text }),
+  }),
+  custom: z.looseObject({ id: z.string().max(512), custom: z.looseObject({ name, input: text }) }),
 });
 
+const tool = tagged('tool', {
+  function: z.looseObject({ function: z.looseObject({ name }) }),
+  custom: z.looseObject({
+    custom: z.looseObject({
+      name,
+      description: z.string().optional(),
+      format: z.looseObject({ type: z.string() }).optional(),
+    }),
+  }),
+});
+
+/** Roles are checked strictly: the proxy must know what each message is to condense it. */
 const message = z.discriminatedUnion('role', [
   z.looseObject({
-    role: z.enum(['system', 'developer']),
-    content: z.union([text, z.array(textPart)]),
-    name: z.string().max(256).optional(),
-  }),
-  z.looseObject({
-    role: z.literal('user'),
-    content: z.union([text, parts]),
+    role: z.enum(['system', 'developer', 'user']),
+    content,
     name: z.string().max(256).optional(),
   }),
   z.looseObject({
     role: z.literal('assistant'),
-    content: z.union([text, z.array(textPart)]).nullish(),
+    content: content.nullish(),
     name: z.string().max(256).optional(),
     tool_calls: z.array(toolCall).max(128).optional(),
+    function_call: z.looseObject({ name, arguments: text }).nullish(),
+    refusal: text.nullish(),
   }),
-  z.looseObject({
-    role: z.literal('tool'),
-    content: z.union([text, z.array(textPart)]),
-    tool_call_id: z.string().max(512),
-  }),
+  z.looseObject({ role: z.literal('tool'), content, tool_call_id: z.string().max(512) }),
+  // The legacy tool result, answering an assistant's `function_call`.
+  z.looseObject({ role: z.literal('function'), content: text.nullish(), name }),
 ]);
 
 const chatSchema = z.looseObject({
@@ -60,15 +128,9 @@ const chatSchema = z.looseObject({
   seed: z.number().int().nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
-  tools: z
-    .array(
-      z.looseObject({
-        type: z.literal('function'),
-        function: z.looseObject({ name: z.string().min(1).max(256) }),
-      }),
-    )
-    .max(512)
-    .nullish(),
+  tools: z.array(tool).max(512).nullish(),
+  // The legacy form of `tools` (function_call, its tool_choice, is forwarded unchecked).
+  functions: z.array(z.looseObject({ name })).max(128).nullish(),
   user: z.string().max(512).nullish(),
 });
 
@@ -93,8 +155,8 @@ const MISMATCH = new Set(['invalid_type', 'invalid_value', 'invalid_union']);
 /**
  * How well a union alternative explains the input: one the input matched in every type,
  * failing only constraints (5000 strings where at most 4096 go), beats any type mismatch;
- * then the deeper failure; at equal depth, a wrong type beats a wrong literal (an image part
- * with a bad `image_url` is about `image_url`, not about `type` not being "text").
+ * then the deeper failure; at equal depth, a wrong type beats a wrong literal (an object with
+ * one bad field is about that field, not about a literal it does not equal).
  */
 function rank(branch: readonly Issue[]): number {
   const first = branch[0]!;
