@@ -195,3 +195,11 @@ describe('request validation accepts every shape the OpenAI SDK sends, passed on
     expect(refusal(parseChatRequest, fn).param).toBe('messages[0].name');
   });
 });
+
+describe('embeddings validation', () => {
+  it('takes null for an optional field as absent, as chat does, and drops it', () => {
+    const body = { model: 'm', input: 'x', dimensions: null, user: null, encoding_format: null };
+    expect(parseEmbeddingsRequest(body)).toEqual({ model: 'm', input: 'x' });
+    expect(parseEmbeddingsRequest(body)).not.toHaveProperty('dimensions');
+  });
+});

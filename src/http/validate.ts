@@ -142,10 +142,13 @@ const embeddingsSchema = z.looseObject({
     z.array(z.number().int()).min(1),
     z.array(z.array(z.number().int())).min(1).max(4_096),
   ]),
-  encoding_format: z.enum(['float', 'base64']).optional(),
-  dimensions: z.number().int().min(1).optional(),
-  user: z.string().max(512).optional(),
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+  dimensions: z.number().int().min(1).nullish(),
+  user: z.string().max(512).nullish(),
 });
+
+/** Embeddings' optional fields that chat-style clients send as `null` to mean "not given". */
+const EMBEDDINGS_NULLABLE = ['encoding_format', 'dimensions', 'user'] as const;
 
 type Issue = z.core.$ZodIssue;
 
@@ -221,5 +224,9 @@ export function parseChatRequest(body: unknown): ChatCompletionRequest {
 export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequest {
   const r = embeddingsSchema.safeParse(body);
   if (!r.success) fail(r.error);
-  return r.data as unknown as EmbeddingsRequest;
+  // OpenAI's embeddings spec, unlike chat's, has no nullable fields: a `null` is dropped, so
+  // a strict upstream sees the field absent (and the cache key is that of the absent field).
+  const data: Record<string, unknown> = r.data;
+  for (const key of EMBEDDINGS_NULLABLE) if (data[key] === null) delete data[key];
+  return data as unknown as EmbeddingsRequest;
 }

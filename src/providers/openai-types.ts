@@ -244,6 +244,7 @@ export interface ChatCompletionChunk {
   system_fingerprint?: string;
 }
 
+/** Optional fields a client sent as `null` are absent here: validation drops them. */
 export interface EmbeddingsRequest {
   model: string;
   input: string | string[] | number[] | number[][];

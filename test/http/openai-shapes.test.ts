@@ -5,6 +5,7 @@
  * provider that cannot serve a shape refuses it with a 400 naming the param, never a 5xx.
  */
 import { APIError } from 'openai';
+import type { EmbeddingCreateParams } from 'openai/resources/embeddings';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../../src/fake-upstream/index.js';
@@ -128,5 +129,15 @@ describe('shapes the OpenAI SDK sends', () => {
         param,
       });
     }
+  });
+
+  it('include null for the optional embeddings fields, which the upstream never sees', async () => {
+    const p = await start();
+    const params = { model: 'text-embedding-3-small', input: 'hi', dimensions: null, user: null };
+    await p.client.embeddings.create(params as unknown as EmbeddingCreateParams);
+    const body = upstream.lastRequest()?.body as Record<string, unknown>;
+    expect(body['input']).toBe('hi');
+    expect(body).not.toHaveProperty('dimensions');
+    expect(body).not.toHaveProperty('user');
   });
 });
