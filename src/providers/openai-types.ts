@@ -151,8 +151,8 @@ export type ResponseFormat =
 export interface ChatCompletionRequest {
   model: string;
   messages: ChatMessage[];
-  tools?: ChatTool[];
-  tool_choice?: ChatToolChoice;
+  tools?: ChatTool[] | null;
+  tool_choice?: ChatToolChoice | null;
   /** Legacy forms of `tools` and `tool_choice`, forwarded as they are. */
   functions?: ChatFunctionDefinition[] | null;
   function_call?: 'none' | 'auto' | { name: string } | null;

@@ -454,6 +454,15 @@ describe('toAnthropicRequest', () => {
     });
   });
 
+  it('reads null tools and tool_choice as absent', () => {
+    const out = toAnthropicRequest(
+      request([{ role: 'user', content: 'x' }], { tools: null, tool_choice: null }),
+      OPTS,
+    );
+    expect(out).not.toHaveProperty('tools');
+    expect(out).not.toHaveProperty('tool_choice');
+  });
+
   describe('rejects what Anthropic cannot do, naming the parameter', () => {
     const errors: { name: string; req: ChatCompletionRequest; param: string; message: RegExp }[] = [
       {
@@ -516,6 +525,23 @@ describe('toAnthropicRequest', () => {
         ]),
         param: 'messages',
         message: /at least one user or assistant message/,
+      },
+      {
+        name: 'a custom tool_choice',
+        req: request([{ role: 'user', content: 'x' }], {
+          tools: [WEATHER_TOOL],
+          tool_choice: { type: 'custom', custom: { name: 'g' } } as never,
+        }),
+        param: 'tool_choice',
+        message: /must be 'auto', 'none', 'required' or a function/,
+      },
+      {
+        name: 'legacy functions',
+        req: request([{ role: 'user', content: 'x' }], {
+          functions: [{ name: 'f', parameters: { type: 'object' } }],
+        }),
+        param: 'functions',
+        message: /send them as tools/,
       },
       {
         name: 'a forced tool choice without tools',

@@ -9,6 +9,7 @@
  * TranslationError (a client error, with the offending `param`) for what it cannot.
  */
 import { hash } from 'node:crypto';
+import { isRecord } from '../../json.js';
 import type {
   ChatAssistantMessage,
   ChatCompletionRequest,
@@ -267,6 +268,19 @@ function toolResult(message: ChatToolMessage, at: string): AnthropicToolResultBl
   return block;
 }
 
+/** The function a tool_choice object names; a TranslationError for any other choice. */
+function functionChoice(choice: Record<string, unknown>): string {
+  const fn = choice['function'];
+  const name = choice['type'] === 'function' && isRecord(fn) ? fn['name'] : undefined;
+  if (typeof name !== 'string') {
+    throw new TranslationError(
+      "tool_choice must be 'auto', 'none', 'required' or a function for Anthropic models",
+      'tool_choice',
+    );
+  }
+  return name;
+}
+
 /** One never-called definition per tool name the history's tool_use blocks name. */
 function standInTools(turns: Turn[]): AnthropicTool[] {
   const names = new Set<string>();
@@ -301,12 +315,22 @@ function toolsAndChoice(
   req: ChatCompletionRequest,
   turns: Turn[],
 ): Pick<AnthropicMessagesRequest, 'tools' | 'tool_choice'> {
-  const choice = req.tool_choice;
+  // Null is "provider default", as absent; an object must name a function (custom and
+  // allowed_tools choices have no Anthropic form).
+  const choice: unknown = req.tool_choice ?? undefined;
+  const forced =
+    typeof choice === 'object' ? functionChoice(choice as Record<string, unknown>) : undefined;
+  if (req.functions != null && req.functions.length > 0) {
+    throw new TranslationError(
+      'legacy functions are not translated for Anthropic models; send them as tools',
+      'functions',
+    );
+  }
   const history = turns.some((t) =>
     t.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'),
   );
-  if (req.tools === undefined || req.tools.length === 0) {
-    if (choice === 'required' || typeof choice === 'object') {
+  if (req.tools == null || req.tools.length === 0) {
+    if (choice === 'required' || forced !== undefined) {
       throw new TranslationError('tool_choice requires tools', 'tool_choice');
     }
     const stands = history ? standInTools(turns) : [];
@@ -317,7 +341,7 @@ function toolsAndChoice(
   let toolChoice: Exclude<AnthropicToolChoice, { type: 'none' }> | undefined;
   if (choice === 'auto') toolChoice = { type: 'auto' };
   else if (choice === 'required') toolChoice = { type: 'any' };
-  else if (typeof choice === 'object') toolChoice = { type: 'tool', name: choice.function.name };
+  else if (forced !== undefined) toolChoice = { type: 'tool', name: forced };
   if (req.parallel_tool_calls === false) {
     toolChoice = { ...(toolChoice ?? { type: 'auto' }), disable_parallel_tool_use: true };
   }
