@@ -22,7 +22,7 @@ import { serveProxied, type ProxyHandler, type ProxyRequestDeps } from './http/p
 import { sendError } from './http/respond.js';
 import { chatHandler, type ChatDeps } from './http/routes/chat.js';
 import { embeddingsHandler } from './http/routes/embeddings.js';
-import { modelsResponse } from './http/routes/models.js';
+import { modelResponse, modelsResponse } from './http/routes/models.js';
 import { mountOps } from './http/routes/ops.js';
 import { createProvider, type JsonAnswer, type Provider } from './providers/index.js';
 import { FallbackEngine } from './routing/engine.js';
@@ -261,6 +261,13 @@ export function createApp(options: AppOptions): App {
       modelsResponse(io.res, providers);
       return Promise.resolve();
     }),
+  );
+  // Ids may hold slashes (org/model), sent encoded by the SDK or not; one route label for both.
+  hono.get('/v1/models/:id{.+}', (c) =>
+    proxied('/v1/models', (_ctx, io) => {
+      modelResponse(io.res, providers, c.req.param('id'));
+      return Promise.resolve();
+    })(c),
   );
 
   const drain = (deadlineMs = config.server.shutdownDeadlineMs): Promise<DrainSummary> => {

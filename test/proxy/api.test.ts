@@ -52,6 +52,26 @@ describe('OpenAI-compatible API through the official SDK', () => {
     ]);
   });
 
+  it('retrieves one served model, slashes in its id included, and 404s the rest', async () => {
+    proxy = await startProxy({
+      ...config(),
+      providers: [{ ...config().providers[0]!, models: ['gpt-4o-mini', 'org/model-7b'] }],
+    });
+    const one = await proxy.client.models.retrieve('org/model-7b');
+    expect(one).toMatchObject({ id: 'org/model-7b', object: 'model', owned_by: 'llm-proxy' });
+    const listed = await proxy.client.models.list();
+    expect(listed.data.find((m) => m.id === 'org/model-7b')).toEqual(one);
+    const raw = await fetch(`${proxy.url}/v1/models/org/model-7b`, {
+      headers: { authorization: 'Bearer proxy-key-1' },
+    });
+    expect(await raw.json()).toEqual(one);
+    await expect(proxy.client.models.retrieve('no-such-model')).rejects.toMatchObject({
+      status: 404,
+      code: 'model_not_found',
+    });
+    expect(await proxy.metric('llm_proxy_http_requests_total', { route: '/v1/models' })).toBe(4);
+  });
+
   it('answers a chat completion from the provider and names it in x-llm-proxy-provider', async () => {
     proxy = await startProxy(config());
     const { data, response } = await proxy.client.chat.completions

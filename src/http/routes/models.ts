@@ -1,14 +1,34 @@
-/** GET /v1/models: every model an enabled provider serves, in OpenAI's list format. */
+/** GET /v1/models and /v1/models/{id}: the models enabled providers serve, in OpenAI's format. */
 import type { ServerResponse } from 'node:http';
 import type { Provider } from '../../providers/index.js';
 import { modelsServed } from '../../routing/policy/index.js';
-import { sendJson } from '../respond.js';
+import { errors } from '../errors.js';
+import { sendError, sendJson } from '../respond.js';
 
-export function modelsResponse(res: ServerResponse, providers: readonly Provider[]): void {
-  const created = Math.floor(Date.now() / 1000);
-  const ids = modelsServed(
+/**
+ * `created` of every model: when this process started. OpenAI's is when the model was made,
+ * which the proxy does not know; a fixed value at least keeps answers stable between calls.
+ */
+const CREATED = Math.floor(Date.now() / 1000);
+
+function served(providers: readonly Provider[]): string[] {
+  return modelsServed(
     providers.map((p) => ({ models: p.config.models, enabled: p.config.enabled })),
   );
-  const data = ids.map((id) => ({ id, object: 'model', created, owned_by: 'llm-proxy' }));
-  sendJson(res, 200, JSON.stringify({ object: 'list', data }));
+}
+
+const model = (id: string) => ({ id, object: 'model', created: CREATED, owned_by: 'llm-proxy' });
+
+export function modelsResponse(res: ServerResponse, providers: readonly Provider[]): void {
+  sendJson(res, 200, JSON.stringify({ object: 'list', data: served(providers).map(model) }));
+}
+
+/** One model (the SDK's models.retrieve); 404 model_not_found if no enabled provider serves it. */
+export function modelResponse(
+  res: ServerResponse,
+  providers: readonly Provider[],
+  id: string,
+): void {
+  if (served(providers).includes(id)) sendJson(res, 200, JSON.stringify(model(id)));
+  else sendError(res, errors.unknownModel(id));
 }
