@@ -49,6 +49,11 @@ function reject(message: string): Answer {
 }
 
 function toolToCall(body: Record<string, unknown>, userText: string): string | undefined {
+  // A forced tool (tool_choice {type:'tool'}) is always called, as the real API does.
+  const choice = body['tool_choice'];
+  if (isRecord(choice) && choice['type'] === 'tool' && typeof choice['name'] === 'string') {
+    return choice['name'];
+  }
   const tools = body['tools'];
   if (!Array.isArray(tools) || !mentionsTool(userText)) return undefined;
   const first: unknown = tools[0];

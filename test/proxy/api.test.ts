@@ -1,5 +1,7 @@
 import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startFakeUpstream, type FakeUpstream } from '../../src/fake-upstream/index.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 
@@ -208,6 +210,35 @@ describe('OpenAI-compatible API through the official SDK', () => {
       });
       expect(JSON.stringify(sent)).not.toContain('ada@example.com');
     }
+  });
+
+  it('gives Anthropic answers in the response_format asked for: parse() and streams work', async () => {
+    proxy = await startProxy(config());
+    const completion = await proxy.client.chat.completions.parse({
+      model: 'claude-3-5-haiku-latest',
+      messages: [{ role: 'user', content: 'find it' }],
+      response_format: zodResponseFormat(z.object({ q: z.string() }), 'query'),
+    });
+    expect(completion.choices[0]!.message.parsed).toEqual({ q: 'x' });
+    expect(completion.choices[0]!.finish_reason).toBe('stop');
+    const sent = anthropic.lastRequest()!.body as Record<string, unknown>;
+    expect(sent['tool_choice']).toEqual({ type: 'tool', name: 'json_response' });
+
+    const stream = await proxy.client.chat.completions.create({
+      model: 'claude-3-5-haiku-latest',
+      stream: true,
+      messages: [{ role: 'user', content: 'find it' }],
+      response_format: { type: 'json_object' },
+    });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      expect(chunk.choices[0]?.delta.tool_calls).toBeUndefined();
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(JSON.parse(text)).toEqual({ q: 'x' });
+    expect(finish).toBe('stop');
   });
 
   it('answers embeddings', async () => {

@@ -17,6 +17,7 @@ import type {
 } from '../provider.js';
 import { encodeSseData, SSE_DONE, SseParser } from '../sse.js';
 import { AnthropicStreamTranslator, UpstreamStreamError } from './stream.js';
+import { emulatedJsonTool } from './json-format.js';
 import { fromAnthropicResponse } from './response.js';
 import { toAnthropicRequest, TranslationError } from './translate.js';
 import type { AnthropicMessage } from './types.js';
@@ -71,6 +72,7 @@ export class AnthropicProvider implements Provider {
       }
       throw err;
     }
+    const jsonTool = emulatedJsonTool(req);
     const call = {
       method: 'POST',
       path: '/messages',
@@ -87,13 +89,14 @@ export class AnthropicProvider implements Provider {
       } catch {
         throw new UpstreamError('invalid_response', 'invalid JSON from provider');
       }
-      const completion = fromAnthropicResponse(message, req.model);
+      const completion = fromAnthropicResponse(message, req.model, Date.now(), jsonTool);
       return { kind: 'json', body: JSON.stringify(completion), usage: completion.usage };
     }
 
     const translator = new AnthropicStreamTranslator({
       model: req.model,
       includeUsage: req.stream_options?.include_usage === true,
+      jsonTool,
     });
     const parser = new SseParser();
     const stats: StreamStats = {

@@ -42,17 +42,24 @@ export function toUsage(usage: AnthropicUsage): Usage {
   return out;
 }
 
-/** Converts a Messages API answer; `now` is epoch milliseconds (Date.now()). */
+/**
+ * Converts a Messages API answer; `now` is epoch milliseconds (Date.now()). A call of
+ * `jsonTool` (json-format.ts) is the answer itself: its input becomes the content.
+ */
 export function fromAnthropicResponse(
   res: AnthropicMessage,
   requestModel: string,
   now: number = Date.now(),
+  jsonTool?: string,
 ): ChatCompletion {
   const texts: string[] = [];
   const toolCalls: ChatToolCall[] = [];
+  let json: string | undefined;
   for (const block of res.content) {
     if (block.type === 'text') texts.push(block.text);
-    else if (block.type === 'tool_use') {
+    else if (block.type === 'tool_use' && block.name === jsonTool) {
+      json = JSON.stringify(block.input);
+    } else if (block.type === 'tool_use') {
       const args = JSON.stringify(block.input);
       toolCalls.push({
         id: block.id,
@@ -64,7 +71,7 @@ export function fromAnthropicResponse(
   const message: ChatCompletionMessage = {
     role: 'assistant',
     // Anthropic splits text around citations; joined it reads as written.
-    content: texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : '',
+    content: json ?? (texts.length > 0 ? texts.join('') : toolCalls.length > 0 ? null : ''),
     refusal: null,
   };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
@@ -74,8 +81,18 @@ export function fromAnthropicResponse(
     created: Math.floor(now / 1000),
     model: requestModel,
     choices: [
-      { index: 0, message, finish_reason: toFinishReason(res.stop_reason), logprobs: null },
+      {
+        index: 0,
+        message,
+        finish_reason: toFinishReason(json === undefined ? res.stop_reason : jsonStop(res)),
+        logprobs: null,
+      },
     ],
     usage: toUsage(res.usage),
   };
+}
+
+/** A JSON answer ends with the forced tool's call: that is a normal stop, not tool_calls. */
+function jsonStop(res: AnthropicMessage): string | null {
+  return res.stop_reason === 'tool_use' ? 'end_turn' : res.stop_reason;
 }

@@ -284,6 +284,37 @@ describe('AnthropicStreamTranslator', () => {
     expect(push({ type: 'content_block_stop', index: 1 })).toEqual([]);
   });
 
+  it('streams the forced JSON tool call as content, ending in stop', () => {
+    const t = new AnthropicStreamTranslator({
+      model: 'm',
+      includeUsage: false,
+      now: NOW,
+      jsonTool: 'json_response',
+    });
+    const push = (data: object) => t.push({ data: JSON.stringify(data) });
+    push({
+      type: 'message_start',
+      message: { id: 'msg_1', usage: { input_tokens: 1, output_tokens: 1 } },
+    });
+    const tool = { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: {} };
+    expect(push({ type: 'content_block_start', index: 0, content_block: tool })).toEqual([]);
+    const piece = (partial_json: string) =>
+      push({
+        type: 'content_block_delta',
+        index: 0,
+        delta: { type: 'input_json_delta', partial_json },
+      });
+    const text = [...piece('{"city": '), ...piece('"Paris"}')].map((c) => c.choices[0]?.delta);
+    expect(text).toEqual([{ content: '{"city": ' }, { content: '"Paris"}' }]);
+    expect(push({ type: 'content_block_stop', index: 0 })).toEqual([]);
+    const [end] = push({
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use' },
+      usage: { output_tokens: 9 },
+    });
+    expect(end?.choices[0]?.finish_reason).toBe('stop');
+  });
+
   it('reports no usage before message_start', () => {
     const t = new AnthropicStreamTranslator({ model: 'm', includeUsage: true, now: NOW });
     expect(t.usage).toBeUndefined();

@@ -35,6 +35,8 @@ export interface AnthropicStreamTranslatorOptions {
   includeUsage: boolean;
   /** Epoch milliseconds for `created`; defaults to Date.now() at construction. */
   now?: number;
+  /** The forced tool carrying a JSON answer (json-format.ts): streamed as content. */
+  jsonTool?: string | undefined;
 }
 
 export class AnthropicStreamTranslator {
@@ -48,10 +50,15 @@ export class AnthropicStreamTranslator {
   /** Tool calls (OpenAI index) whose arguments have had a piece streamed. */
   private readonly toolArgs = new Set<number>();
   private finished = false;
+  private readonly jsonTool: string | undefined;
+  private jsonText = false;
+  /** The Anthropic block index of the JSON answer's tool call, once it started. */
+  private jsonBlock: number | undefined;
 
   constructor(opts: AnthropicStreamTranslatorOptions) {
     this.model = opts.model;
     this.includeUsage = opts.includeUsage;
+    this.jsonTool = opts.jsonTool;
     this.created = Math.floor((opts.now ?? Date.now()) / 1000);
   }
 
@@ -102,6 +109,10 @@ export class AnthropicStreamTranslator {
           return [this.chunk({ content: block.text })];
         }
         if (block.type !== 'tool_use') return [];
+        if (block.name === this.jsonTool && this.jsonBlock === undefined) {
+          this.jsonBlock = data.index;
+          return [];
+        }
         const index = this.toolIndex.size;
         this.toolIndex.set(data.index, index);
         const fn = { name: block.name, arguments: '' };
@@ -113,6 +124,10 @@ export class AnthropicStreamTranslator {
         const delta = data.delta;
         if (delta.type === 'text_delta') return [this.chunk({ content: delta.text })];
         if (delta.type !== 'input_json_delta' || delta.partial_json === '') return [];
+        if (data.index === this.jsonBlock) {
+          this.jsonText = true;
+          return [this.chunk({ content: delta.partial_json })];
+        }
         const index = this.toolIndex.get(data.index);
         if (index === undefined) return [];
         this.toolArgs.add(index);
@@ -121,6 +136,10 @@ export class AnthropicStreamTranslator {
         ];
       }
       case 'content_block_stop': {
+        if (data.index === this.jsonBlock && !this.jsonText) {
+          this.jsonText = true;
+          return [this.chunk({ content: '{}' })];
+        }
         // A tool without parameters streams no JSON at all: its arguments are "{}", as in a
         // non-streamed answer, not "" (which JSON.parse, as clients do, refuses).
         const index = this.toolIndex.get(data.index);
@@ -128,9 +147,13 @@ export class AnthropicStreamTranslator {
         this.toolArgs.add(index);
         return [this.chunk({ tool_calls: [{ index, function: { arguments: '{}' } }] })];
       }
-      case 'message_delta':
+      case 'message_delta': {
         this.recordUsage(data.usage);
-        return [this.chunk({}, toFinishReason(data.delta.stop_reason))];
+        // A JSON answer ends with the forced tool's call: a normal stop, not tool_calls.
+        const stop = data.delta.stop_reason;
+        const json = this.jsonBlock !== undefined && stop === 'tool_use';
+        return [this.chunk({}, toFinishReason(json ? 'end_turn' : stop))];
+      }
       case 'message_stop': {
         this.finished = true;
         const usage = this.usage;

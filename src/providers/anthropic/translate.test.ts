@@ -454,6 +454,64 @@ describe('toAnthropicRequest', () => {
     });
   });
 
+  describe('response_format, as one forced tool whose input is the answer', () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } } };
+
+    it('asks for a json_schema answer through the json_response tool', () => {
+      const out = toAnthropicRequest(
+        request([{ role: 'user', content: 'x' }], {
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'place', description: 'a city', schema, strict: true },
+          },
+        }),
+        OPTS,
+      );
+      expect(out.tools).toEqual([
+        {
+          name: 'json_response',
+          description: expect.stringMatching(/place: a city/) as unknown,
+          input_schema: schema,
+        },
+      ]);
+      expect(out.tool_choice).toEqual({ type: 'tool', name: 'json_response' });
+    });
+
+    it('asks for any object for json_object, and nothing for text', () => {
+      const json = toAnthropicRequest(
+        request([{ role: 'user', content: 'x' }], { response_format: { type: 'json_object' } }),
+        OPTS,
+      );
+      expect(json.tools?.[0]?.input_schema).toEqual({ type: 'object' });
+      const text = toAnthropicRequest(
+        request([{ role: 'user', content: 'x' }], { response_format: { type: 'text' } }),
+        OPTS,
+      );
+      expect(text).not.toHaveProperty('tools');
+    });
+
+    it.each([
+      ['with tools', { tools: [WEATHER_TOOL] }, 'response_format'],
+      [
+        'with a root that is not an object',
+        {
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'n', schema: { type: 'array' } },
+          },
+        },
+        'response_format.json_schema.schema',
+      ],
+      ['of an unknown type', { response_format: { type: 'yaml' } }, 'response_format'],
+    ])('is a 400 %s', (_name, extra, param) => {
+      const req = request([{ role: 'user', content: 'x' }], {
+        response_format: { type: 'json_object' },
+        ...extra,
+      } as Partial<ChatCompletionRequest>);
+      expect(catchError(() => toAnthropicRequest(req, OPTS))).toMatchObject({ param });
+    });
+  });
+
   it('reads null tools and tool_choice as absent', () => {
     const out = toAnthropicRequest(
       request([{ role: 'user', content: 'x' }], { tools: null, tool_choice: null }),
@@ -651,6 +709,25 @@ describe('fromAnthropicResponse', () => {
   ] as const)('maps stop_reason %s to finish_reason %s', (stopReason, finish) => {
     const out = fromAnthropicResponse(anthropicMessage({ stop_reason: stopReason }), 'm', 0);
     expect(out.choices[0]?.finish_reason).toBe(finish);
+  });
+
+  it('reads the forced JSON tool call back as content, ending in stop', () => {
+    const out = fromAnthropicResponse(
+      anthropicMessage({
+        stop_reason: 'tool_use',
+        content: [
+          { type: 'tool_use', id: 'toolu_1', name: 'json_response', input: { city: 'Paris' } },
+        ],
+      }),
+      'm',
+      0,
+      'json_response',
+    );
+    expect(out.choices[0]).toMatchObject({
+      message: { role: 'assistant', content: '{"city":"Paris"}' },
+      finish_reason: 'stop',
+    });
+    expect(out.choices[0]?.message).not.toHaveProperty('tool_calls');
   });
 
   it('reads a stop for want of context window as length, like max_tokens', () => {

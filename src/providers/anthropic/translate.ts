@@ -10,6 +10,8 @@
  */
 import { hash } from 'node:crypto';
 import { isRecord } from '../../json.js';
+import { JSON_TOOL, jsonFormatTool } from './json-format.js';
+import { TranslationError } from './translation-error.js';
 import type {
   ChatAssistantMessage,
   ChatCompletionRequest,
@@ -28,17 +30,7 @@ import type {
   AnthropicToolResultBlock,
 } from './types.js';
 
-/** A request Anthropic cannot serve as asked; the HTTP layer answers 400 with `param`. */
-export class TranslationError extends Error {
-  readonly code = 'LLMP_TRANSLATION';
-  override readonly name = 'TranslationError';
-  constructor(
-    message: string,
-    readonly param: string | null = null,
-  ) {
-    super(message);
-  }
-}
+export { TranslationError };
 
 export interface ToAnthropicOptions {
   /** The upstream model id (the client's model name may be an alias). */
@@ -102,6 +94,19 @@ export function toAnthropicRequest(
   };
   if (system.length > 0) out.system = system.join('\n\n');
   Object.assign(out, toolsAndChoice(req, turns));
+  const jsonTool = jsonFormatTool(req);
+  if (jsonTool !== undefined) {
+    // The answer comes as one forced tool call (json-format.ts), which leaves the client's
+    // own tools uncallable: the two together have no faithful translation.
+    if (req.tools != null && req.tools.length > 0) {
+      throw new TranslationError(
+        'response_format together with tools is not translated for Anthropic models',
+        'response_format',
+      );
+    }
+    out.tools = [...(out.tools ?? []), jsonTool];
+    out.tool_choice = { type: 'tool', name: JSON_TOOL };
+  }
   if (req.stop != null) {
     // Anthropic refuses a whitespace-only stop sequence ("\n" is a common OpenAI idiom);
     // like Anthropic's own OpenAI layer, those are left out.
