@@ -32,6 +32,8 @@ export interface RecordedRequest {
   headers: Record<string, string | string[] | undefined>;
   /** The parsed JSON body; the raw text when it did not parse; undefined when empty. */
   body: unknown;
+  /** The body as it arrived. */
+  text: string;
 }
 
 export interface FakeUpstream {
@@ -184,7 +186,7 @@ class FakeUpstreamServer implements FakeUpstream {
     const parsed = parseBody(raw);
     const body = parsed.ok ? parsed.value : parsed.raw;
     stream = isRecord(body) && body['stream'] === true;
-    this.last = { path, headers: { ...req.headers }, body };
+    this.last = { path, headers: { ...req.headers }, body, text: raw };
     announced = true;
     note('request');
     if (ex.signal.aborted) return note('disconnect');

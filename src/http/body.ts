@@ -143,11 +143,11 @@ export async function readJsonObject(
   req: IncomingMessage,
   limit: number,
   task?: Cancellable,
-): Promise<Record<string, unknown>> {
-  const raw = await readBody(req, limit, task);
+): Promise<{ value: Record<string, unknown>; text: string }> {
+  const text = (await readBody(req, limit, task)).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     const contentType = req.headers['content-type'];
     const mislabelled =
@@ -158,7 +158,7 @@ export async function readJsonObject(
     throw errors.badBody('The request body must be a JSON object.', null);
   }
   if (nestedDeeperThan(parsed, MAX_JSON_DEPTH)) throw errors.tooDeep(MAX_JSON_DEPTH);
-  return parsed;
+  return { value: parsed, text };
 }
 
 /**

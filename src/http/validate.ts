@@ -125,7 +125,8 @@ const chatSchema = z.looseObject({
   max_tokens: z.number().int().min(1).nullish(),
   max_completion_tokens: z.number().int().min(1).nullish(),
   stop: z.union([z.string().max(1_000), z.array(z.string().max(1_000)).max(16)]).nullish(),
-  seed: z.number().int().nullish(),
+  // Any integer: OpenAI's seeds are 64-bit, past 2^53 (the body is forwarded unrounded).
+  seed: z.number().refine(Number.isInteger, 'expected an integer').nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   tools: z.array(tool).max(512).nullish(),

@@ -12,6 +12,11 @@ export interface CallOptions {
   signal: CancelSignal;
   /** OTel context of the attempt, for traceparent propagation upstream. */
   otelContext?: Context;
+  /**
+   * The request's JSON as the client sent it, when the proxy changed nothing: a provider
+   * speaking OpenAI's format forwards it byte for byte instead of re-serialising.
+   */
+  bodyText?: string | undefined;
 }
 
 export interface JsonAnswer {

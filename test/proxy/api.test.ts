@@ -241,6 +241,22 @@ describe('OpenAI-compatible API through the official SDK', () => {
     expect(finish).toBe('stop');
   });
 
+  it('forwards a chat request byte for byte: 64-bit numbers, key order and spacing intact', async () => {
+    proxy = await startProxy(config());
+    const sent = `{ "seed": 18446744073709551615, "model": "gpt-4o-mini",
+      "messages": [ {"content": "hello there", "role": "user"} ],
+      "tools": [{"type": "function", "function": {"name": "f", "parameters":
+        {"type": "object", "properties": {"n": {"type": "integer", "maximum": 18446744073709551615}}}}}] }`;
+    const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer proxy-key-1', 'content-type': 'application/json' },
+      body: sent,
+    });
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+    expect(upstream.lastRequest()!.text).toBe(sent);
+  });
+
   it('answers embeddings', async () => {
     proxy = await startProxy(config());
     const res = await proxy.client.embeddings.create({

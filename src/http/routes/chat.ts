@@ -56,8 +56,11 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && n > 0 && N
 
 export function chatHandler(deps: ChatDeps) {
   return async function chat(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const raw = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
+    const { value: raw, text } = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
     const body = parseChatRequest(raw);
+    // Forwarded as the client wrote it while the proxy changes nothing: re-serialising would
+    // cost CPU and round numbers past 2^53 (a uint64 bound in a tool schema, a 64-bit seed).
+    let bodyText: string | undefined = text;
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
     genAiRequest(io.span, 'chat', body);
     const stream = body.stream === true;
@@ -100,7 +103,10 @@ export function chatHandler(deps: ChatDeps) {
     if (deps.condenser !== undefined) {
       try {
         const result = await deps.condenser.condense(body.model, body.messages, ctx.signal, ctx);
-        if (result.messages !== body.messages) body.messages = result.messages;
+        if (result.messages !== body.messages) {
+          body.messages = result.messages;
+          bodyText = undefined;
+        }
         if (result.condensed) headers['x-llm-proxy-condensed'] = 'true';
         if (result.truncatedCount !== undefined)
           headers['x-llm-proxy-truncated'] = String(result.truncatedCount);
@@ -120,7 +126,8 @@ export function chatHandler(deps: ChatDeps) {
     const win = await deps.engine.run<ChatAnswer>(
       ctx,
       body.model,
-      (p: Provider, signal, otelContext) => p.chat(body, { signal, otelContext, capture }),
+      (p: Provider, signal, otelContext) =>
+        p.chat(body, { signal, otelContext, capture, bodyText }),
     );
     io.upstreamMs += performance.now() - waitStart;
     headers['x-llm-proxy-provider'] = win.provider;

@@ -13,7 +13,7 @@ import { merged } from '../../objects.js';
 
 export function embeddingsHandler(deps: ChatDeps) {
   return async function embeddings(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const raw = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
+    const { value: raw } = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
     const body = parseEmbeddingsRequest(raw);
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
     genAiRequest(io.span, 'embeddings', { model: body.model });

@@ -33,7 +33,7 @@ export class OpenAIProvider implements Provider {
     const call = {
       method: 'POST',
       path: '/chat/completions',
-      body: JSON.stringify(req),
+      body: opts.bodyText ?? JSON.stringify(req),
       signal: opts.signal,
       otelContext: opts.otelContext,
     } as const;
