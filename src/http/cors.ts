@@ -18,6 +18,7 @@ export const CORS_EXPOSE_HEADERS = [
   'x-llm-proxy-condensed',
   'x-llm-proxy-truncated',
   'retry-after',
+  'x-request-id',
 ];
 
 /**

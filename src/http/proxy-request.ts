@@ -110,6 +110,9 @@ export function serveProxied(
         if (span !== undefined) {
           io.span = span;
           io.traceId = span.spanContext().traceId;
+          // The SDK reports it as a response's or error's `request_id`: what a client logs
+          // finds the request's trace, and the proxy's log lines (`trace_id`).
+          res.setHeader('x-request-id', io.traceId);
         }
         try {
           await handler(ctx, io);

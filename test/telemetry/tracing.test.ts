@@ -101,6 +101,7 @@ describe('tracing', () => {
       {},
     );
     let traceparent = '';
+    let requestId: string | null = null;
     const app = createApp({
       config,
       tracer: tracing.tracer,
@@ -110,12 +111,15 @@ describe('tracing', () => {
     app.start();
     try {
       const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'x', maxRetries: 0 });
-      const res = await client.chat.completions.create({
-        model: 'gpt-4o-mini',
-        temperature: 0.5,
-        messages: [{ role: 'user', content: 'trace me' }],
-      });
+      const { data: res, request_id } = await client.chat.completions
+        .create({
+          model: 'gpt-4o-mini',
+          temperature: 0.5,
+          messages: [{ role: 'user', content: 'trace me' }],
+        })
+        .withResponse();
       expect(res.choices[0]!.message.content).toBe('echo: trace me');
+      requestId = request_id;
       traceparent = String(upstream.lastRequest()?.headers.traceparent ?? '');
       expect(traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
 
@@ -176,6 +180,8 @@ describe('tracing', () => {
     ).toBe(true);
     // The upstream call carried this request's trace, parented by its attempt span.
     expect(traceparent).toBe(`00-${first.traceId}-${attempt!.spanId}-01`);
+    // The SDK's request_id is the trace id: a client's log line leads to the trace.
+    expect(requestId).toBe(first.traceId);
 
     const requestLogs = logs.filter((l) => l.msg === 'request');
     expect(requestLogs.length).toBe(2);
