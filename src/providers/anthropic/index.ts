@@ -17,10 +17,10 @@ import type {
 } from '../provider.js';
 import { encodeSseData, SSE_DONE, SseParser } from '../sse.js';
 import { AnthropicStreamTranslator, UpstreamStreamError } from './stream.js';
-import { emulatedJsonTool } from './json-format.js';
+import { JSON_TOOL } from './json-format.js';
 import { fromAnthropicResponse } from './response.js';
 import { toAnthropicRequest, TranslationError } from './translate.js';
-import type { AnthropicMessage } from './types.js';
+import type { AnthropicMessage, AnthropicMessagesRequest } from './types.js';
 
 export class AnthropicProvider implements Provider {
   readonly name: string;
@@ -44,14 +44,12 @@ export class AnthropicProvider implements Provider {
     req: ChatCompletionRequest,
     opts: CallOptions & { capture?: boolean },
   ): Promise<ChatAnswer> {
-    let body: string;
+    let request: AnthropicMessagesRequest;
     try {
-      body = JSON.stringify(
-        toAnthropicRequest(req, {
-          model: req.model,
-          maxTokensDefault: this.config.maxTokensDefault,
-        }),
-      );
+      request = toAnthropicRequest(req, {
+        model: req.model,
+        maxTokensDefault: this.config.maxTokensDefault,
+      });
     } catch (err) {
       if (err instanceof TranslationError) {
         const payload = {
@@ -72,11 +70,17 @@ export class AnthropicProvider implements Provider {
       }
       throw err;
     }
-    const jsonTool = emulatedJsonTool(req);
+    // The translation forces the JSON tool when the client asked for JSON (and then refuses
+    // tools of the client's own, so a forced tool of that name is ours).
+    const choice = request.tool_choice;
+    const jsonTool =
+      req.response_format != null && choice?.type === 'tool' && choice.name === JSON_TOOL
+        ? JSON_TOOL
+        : undefined;
     const call = {
       method: 'POST',
       path: '/messages',
-      body,
+      body: JSON.stringify(request),
       signal: opts.signal,
       otelContext: opts.otelContext,
     } as const;

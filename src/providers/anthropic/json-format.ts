@@ -14,13 +14,6 @@ import type { AnthropicTool } from './types.js';
 /** The forced tool's name: not a name a client's own tool can take alongside it. */
 export const JSON_TOOL = 'json_response';
 
-/** JSON_TOOL when the request asks for a JSON answer, for reading the answer back. */
-export function emulatedJsonTool(req: ChatCompletionRequest): string | undefined {
-  const format: unknown = req.response_format;
-  const type = isRecord(format) ? format['type'] : undefined;
-  return type === 'json_object' || type === 'json_schema' ? JSON_TOOL : undefined;
-}
-
 /** The tool that carries a JSON answer; undefined for no response_format or `text`. */
 export function jsonFormatTool(req: ChatCompletionRequest): AnthropicTool | undefined {
   const format: unknown = req.response_format;

@@ -331,18 +331,17 @@ function toolsAndChoice(
       'functions',
     );
   }
-  const history = turns.some((t) =>
-    t.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'),
-  );
+  const history = (): boolean =>
+    turns.some((t) => t.content.some((b) => b.type === 'tool_use' || b.type === 'tool_result'));
   if (req.tools == null || req.tools.length === 0) {
     if (choice === 'required' || forced !== undefined) {
       throw new TranslationError('tool_choice requires tools', 'tool_choice');
     }
-    const stands = history ? standInTools(turns) : [];
+    const stands = history() ? standInTools(turns) : [];
     return stands.length > 0 ? { tools: stands, tool_choice: { type: 'none' } } : {};
   }
   const tools = req.tools.map((tool, k) => toTool(tool, `tools[${k}]`));
-  if (choice === 'none') return history ? { tools, tool_choice: { type: 'none' } } : {};
+  if (choice === 'none') return history() ? { tools, tool_choice: { type: 'none' } } : {};
   let toolChoice: Exclude<AnthropicToolChoice, { type: 'none' }> | undefined;
   if (choice === 'auto') toolChoice = { type: 'auto' };
   else if (choice === 'required') toolChoice = { type: 'any' };
