@@ -100,10 +100,17 @@ export function discardAllowance(limit: number): number {
  * NOTE: to be called before Node's own end-of-response handling, which would otherwise
  * `_dump()` a body nobody read, after which no 'data' is emitted to count.
  *
+ * `closeAfter`: the answer said `Connection: close`, so once the body is all in the
+ * connection is closed (gracefully: the client has sent everything, so nothing is reset).
  * `done` runs once, when it ends; the returned function ends it at once, cutting the
  * connection (shutdown does, rather than wait on an upload).
  */
-export function discardRest(req: IncomingMessage, maxBytes: number, done: () => void): () => void {
+export function discardRest(
+  req: IncomingMessage,
+  maxBytes: number,
+  closeAfter: boolean,
+  done: () => void,
+): () => void {
   const socket = req.socket;
   let left = maxBytes;
   let lingering = true;
@@ -111,9 +118,13 @@ export function discardRest(req: IncomingMessage, maxBytes: number, done: () => 
     if (!lingering) return;
     lingering = false;
     req.off('data', onData);
-    req.off('end', end);
+    req.off('end', onEnd);
     socket.off('close', end);
     done();
+  };
+  const onEnd = (): void => {
+    end();
+    if (closeAfter) socket.destroySoon();
   };
   const cut = (): void => {
     if (!lingering) return;
@@ -125,7 +136,7 @@ export function discardRest(req: IncomingMessage, maxBytes: number, done: () => 
     if (left < 0) cut();
   };
   req.on('data', onData);
-  req.once('end', end);
+  req.once('end', onEnd);
   socket.once('close', end);
   req.resume();
   return cut;

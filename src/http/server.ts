@@ -19,6 +19,11 @@ export interface Listening {
   close(): Promise<void>;
 }
 
+/** Node's own mark on a response after which it closes the connection (`Connection: close`). */
+interface LastResponse {
+  _last?: boolean;
+}
+
 export async function listen(app: App, host: string, port: number): Promise<Listening> {
   // The adapter's listener with an errorHandler (createAdaptorServer passes none), so requests
   // it cannot turn into a Request (bad Host, bad target) get an OpenAI-shaped 400 as well; a
@@ -61,15 +66,20 @@ export async function listen(app: App, host: string, port: number): Promise<List
   // A response's 'finish' listener (one function for all, no closure per request): a request
   // answered before its body arrived whole lingers (see discardRest), or, once stopping, has
   // its connection closed. NOTE: prepended, to run before Node's own 'finish' handling,
-  // which would dump the body uncounted.
-  const lingerIfUnread = function (this: ServerResponse): void {
+  // which would dump the body uncounted, and would close a connection whose response said
+  // `Connection: close` (the client asked for it, as Python's urllib does, or the proxy is
+  // draining) under the upload at once: Node does that when `_last` is set, so it is
+  // cleared, and discardRest closes the connection once the body is all in instead.
+  const lingerIfUnread = function (this: ServerResponse & LastResponse): void {
     const req = this.req;
     if (req.complete) return;
     if (closed !== undefined) {
       req.socket.destroy();
       return;
     }
-    const cut = discardRest(req, discardBytes, () => lingering.delete(cut));
+    const closeAfter = this._last === true;
+    this._last = false;
+    const cut = discardRest(req, discardBytes, closeAfter, () => lingering.delete(cut));
     lingering.add(cut);
   };
   // NOTE: node:http keeps a busy connection alive after its response even once the server

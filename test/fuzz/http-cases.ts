@@ -48,6 +48,7 @@ export function oversized(r: Rng): FuzzCase {
     messages: [{ role: 'user', content: long(size) }],
   });
   const chunked = r.chance(0.5);
+  if (r.chance(0.25)) return oversizedClosing(r, chunked);
   let body: string | Buffer[] = text;
   if (chunked) {
     const buf = Buffer.from(text);
@@ -62,6 +63,31 @@ export function oversized(r: Rng): FuzzCase {
     path: r.pick(['/v1/chat/completions', '/v1/embeddings']),
     headers: JSON_HEADERS,
     body,
+    expect: { status: [413], code: ['request_too_large'] },
+  };
+}
+
+/**
+ * An oversized body sent whole, then read, with `Connection: close` (Python's urllib): the
+ * 413 must still arrive, not a reset under the upload. Megabytes, as the reset only shows
+ * once the body outgrows what the sockets buffer.
+ */
+function oversizedClosing(r: Rng, chunked: boolean): FuzzCase {
+  const text = JSON.stringify({
+    model: 'demo-model',
+    messages: [{ role: 'user', content: long(r.int(2, 4) * 1024 * 1024) }],
+  });
+  const path = r.pick(['/v1/chat/completions', '/v1/embeddings']);
+  const framing = chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${text.length}`;
+  const body = chunked ? `${text.length.toString(16)}\r\n${text}\r\n0\r\n\r\n` : text;
+  return {
+    kind: chunked ? 'oversized_chunked_connection_close' : 'oversized_length_connection_close',
+    method: 'RAW',
+    path,
+    headers: {},
+    raw:
+      `POST ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${FUZZ.key}\r\n` +
+      `Content-Type: application/json\r\nConnection: close\r\n${framing}\r\n\r\n${body}`,
     expect: { status: [413], code: ['request_too_large'] },
   };
 }

@@ -223,6 +223,39 @@ describe('a body over the limit', () => {
     expect(sent).toBeLessThan(allowance + 32 * MiB);
   });
 
+  // Python's urllib (and any client that writes its whole body before reading) sends
+  // `Connection: close`; Node closed at once after the 413, resetting the upload.
+  it('reaches a client that sent Connection: close and writes its whole body before reading', async () => {
+    proxy = await startProxy(config());
+    const bytes = 6 * MiB;
+    for (const framing of [`Content-Length: ${bytes}`, 'Transfer-Encoding: chunked']) {
+      const socket = connect(proxy.server.port, '127.0.0.1');
+      await once(socket, 'connect');
+      let text = '';
+      let failure: Error | undefined;
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      socket.on('error', (err) => (failure = err));
+      const ended = new Promise<void>((resolve) => socket.once('end', resolve));
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      const chunked = framing.startsWith('Transfer');
+      const block = chunked ? Buffer.from(chunk(MiB)) : Buffer.alloc(MiB, 'x');
+      socket.write(head(`${framing}\r\nConnection: close`));
+      for (let sent = 0; sent < bytes && failure === undefined; sent += MiB) {
+        if (!socket.write(block)) {
+          await Promise.race([new Promise((r) => socket.once('drain', r)), closed]);
+        }
+      }
+      if (chunked && failure === undefined) socket.write('0\r\n\r\n');
+      await Promise.race([ended, closed]);
+      expect(failure?.message).toBeUndefined();
+      expect(refused(text)).toBe(true);
+      expect(text).toMatch(/connection: close\r\n/i);
+      expect(text).toMatch(/\r\n\r\n\{"error":\{.*"code":"request_too_large"\}\}$/s);
+      socket.end();
+      await closed;
+    }
+  });
+
   it('holds up neither the drain nor stopping the listener', async () => {
     proxy = await startProxy(config());
     const raw = await rawConnection(proxy);
