@@ -54,6 +54,39 @@ describe('summarizeAttempts: status', () => {
     ).not.toHaveProperty('retryAfterSeconds');
   });
 
+  it('503 with the soonest cooldown as Retry-After when every provider is cooling down', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'cooling_down', { retryAfterMs: 12_300 }),
+      attempt('backup', 'cooling_down', { retryAfterMs: 4_200 }),
+    ]);
+    expect(summary).toEqual({
+      status: 503,
+      message:
+        'no provider available: primary: rate limited, cooling down for 13 s, not tried; ' +
+        'backup: rate limited, cooling down for 5 s, not tried',
+      retryAfterSeconds: 5,
+    });
+  });
+
+  it('503 with the soonest wait when cooldowns and rate limits mix', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'cooling_down', { retryAfterMs: 9_000 }),
+      attempt('backup', 'rate_limited', { status: 429, retryAfterMs: 3_000 }),
+      attempt('spare', 'breaker_open'),
+    ]);
+    expect(summary.status).toBe(503);
+    expect(summary.retryAfterSeconds).toBe(3);
+  });
+
+  it('a cooldown does not turn a server error into a 503', () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'cooling_down', { retryAfterMs: 9_000 }),
+      attempt('backup', 'server_error', { status: 500 }),
+    ]);
+    expect(summary).toMatchObject({ status: 502 });
+    expect(summary.retryAfterSeconds).toBeUndefined();
+  });
+
   it('504 when every attempt sent timed out, with or without a status', () => {
     const summary = summarizeAttempts([
       attempt('primary', 'timeout', { durationMs: 3000 }),
@@ -128,6 +161,18 @@ describe('summarizeAttempts: message', () => {
     const { message } = summarizeAttempts([attempt('a', 'connection', { message: text })]);
     expect(message).toContain('[redacted]');
     expect(message).not.toMatch(/abcdefghijkl|AbCdEfGh|hunter2/);
+  });
+
+  it.each([
+    'bad key sk-test\\/ESCKEYabcdefgh+2',
+    'bad key \\u0073k-test/ESCKEYabcdefgh',
+    'bad key sk-test%2FESCKEYabcdefgh%2B2',
+    'BAD KEY SK-TEST/ESCKEYABCDEFGH',
+    'GET /v1?api%5Fkey=ESCKEYabcdefgh failed',
+  ])('scrubs a credential written with escapes, percent-encoding or another case: %o', (text) => {
+    const { message } = summarizeAttempts([attempt('a', 'connection', { message: text })]);
+    expect(message).toContain('[redacted]');
+    expect(message).not.toMatch(/ESCKEY/i);
   });
 
   it('keeps each detail on one short line', () => {

@@ -6,8 +6,12 @@
  */
 import type { FailureKind } from './failure-kind.js';
 
-/** How an attempt that did not win ended; `breaker_open`: refused by the breaker, never sent. */
-export type AttemptOutcome = FailureKind | 'breaker_open';
+/**
+ * How an attempt that did not win ended. Never sent: `breaker_open` (refused by the
+ * breaker), `cooling_down` (the provider is cooling down after a 429; `retryAfterMs` is the
+ * time it has left).
+ */
+export type AttemptOutcome = FailureKind | 'breaker_open' | 'cooling_down';
 
 export interface AttemptRecord {
   /** The provider's configured name. */
@@ -18,7 +22,7 @@ export interface AttemptRecord {
   /** A short transport error ("connect ECONNREFUSED ..."); never an upstream body. */
   message: string;
   durationMs: number;
-  /** The provider's Retry-After, when it sent one (rate limits, 503s). */
+  /** The provider's Retry-After, when it sent one (rate limits, 503s), or its cooldown's rest. */
   retryAfterMs?: number | undefined;
 }
 
@@ -37,41 +41,55 @@ const MAX_RETRY_AFTER_S = 60;
 const MAX_DETAIL_CHARS = 200;
 
 /**
- * Status selection: 503 when nothing could be tried (no attempts, or every breaker refused)
- * or every attempt that was sent was rate limited, since "try again later" is the truth;
- * 504 when every attempt sent timed out; otherwise 502. Breaker refusals are listed but do
- * not decide between 502 and 504.
+ * Status selection: 503 when nothing could be tried (no attempts, or every breaker refused
+ * or provider was cooling down) or every attempt that was sent was rate limited, since "try
+ * again later" is the truth; 504 when every attempt sent timed out; otherwise 502. Attempts
+ * never sent are listed but do not decide between 502 and 504. A 503 carries the soonest
+ * Retry-After among rate-limited attempts and cooldowns, when every attempt sent was rate
+ * limited (or none was sent).
  */
 export function summarizeAttempts(attempts: readonly AttemptRecord[]): FailureSummary {
   const list = attempts.map(describeAttempt).join('; ');
-  const sent = attempts.filter((a) => a.outcome !== 'breaker_open');
+  const sent = attempts.filter((a) => a.outcome !== 'breaker_open' && a.outcome !== 'cooling_down');
   if (sent.length === 0) {
-    return {
-      status: 503,
-      message: list ? `no provider available: ${list}` : 'no provider available',
-    };
+    return withRetryAfter(
+      { status: 503, message: list ? `no provider available: ${list}` : 'no provider available' },
+      attempts,
+    );
   }
   const providers = new Set(attempts.map((a) => a.provider)).size;
   const head = providers === 1 ? '1 provider failed' : `all ${providers} providers failed`;
   const message = `${head}: ${list}`;
   if (sent.every((a) => a.outcome === 'timeout')) return { status: 504, message };
   if (sent.every((a) => a.outcome === 'rate_limited')) {
-    const waits = sent.flatMap((a) => (a.retryAfterMs === undefined ? [] : [a.retryAfterMs]));
-    if (waits.length === 0) return { status: 503, message };
-    const seconds = Math.ceil(Math.min(...waits) / 1000);
-    return {
-      status: 503,
-      message,
-      retryAfterSeconds: Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds)),
-    };
+    return withRetryAfter({ status: 503, message }, attempts);
   }
   return { status: 502, message };
+}
+
+/** The summary with the soonest wait any rate-limited or cooling-down attempt was given. */
+function withRetryAfter(
+  summary: FailureSummary,
+  attempts: readonly AttemptRecord[],
+): FailureSummary {
+  const waits = attempts.flatMap((a) =>
+    (a.outcome === 'rate_limited' || a.outcome === 'cooling_down') && a.retryAfterMs !== undefined
+      ? [a.retryAfterMs]
+      : [],
+  );
+  if (waits.length === 0) return summary;
+  const seconds = Math.ceil(Math.min(...waits) / 1000);
+  return { ...summary, retryAfterSeconds: Math.min(MAX_RETRY_AFTER_S, Math.max(1, seconds)) };
 }
 
 function describeAttempt(attempt: AttemptRecord): string {
   const { provider, outcome } = attempt;
   const ms = `${Math.max(0, Math.round(attempt.durationMs))} ms`;
   if (outcome === 'breaker_open') return `${provider}: circuit open, not tried`;
+  if (outcome === 'cooling_down') {
+    const s = Math.max(1, Math.ceil((attempt.retryAfterMs ?? 0) / 1000));
+    return `${provider}: rate limited, cooling down for ${s} s, not tried`;
+  }
   if (attempt.status !== undefined) return `${provider}: HTTP ${attempt.status} (${ms})`;
   if (outcome === 'timeout') return `${provider}: timeout after ${ms}`;
   const detail = scrub(attempt.message);
@@ -79,10 +97,11 @@ function describeAttempt(attempt: AttemptRecord): string {
 }
 
 // Shapes of credentials that could ride along in an error string: auth headers, provider
-// keys (sk-..., sk-proj-..., sk-ant-...), key=value pairs and URL user-info.
+// keys (sk-..., sk-proj-..., sk-ant-..., any case, with the `/+.=` some keys carry),
+// key=value pairs and URL user-info.
 const SECRETS: readonly [RegExp, string][] = [
   [/\bbearer\s+\S+/gi, 'Bearer [redacted]'],
-  [/\b(?:sk|pk|rk)-[\w-]{8,}/g, '[redacted]'],
+  [/\b(?:sk|pk|rk)-[\w\-/+.=]{8,}/gi, '[redacted]'],
   [
     /\b((?:api[_-]?key|x-api-key|key|token|secret|password|authorization)["']?\s*[:=]\s*["']?)[^\s"'&,;]+/gi,
     '$1[redacted]',
@@ -91,7 +110,26 @@ const SECRETS: readonly [RegExp, string][] = [
 ];
 
 function scrub(text: string): string {
-  let clean = text.replace(/\s+/g, ' ').trim();
+  let clean = decodeEscapes(text).replace(/\s+/g, ' ').trim();
   for (const [pattern, replacement] of SECRETS) clean = clean.replace(pattern, replacement);
   return clean.length > MAX_DETAIL_CHARS ? `${clean.slice(0, MAX_DETAIL_CHARS - 1)}…` : clean;
+}
+
+/**
+ * JSON escapes (`\/`, `\u0073`) and percent-encoding decoded, so a credential written that
+ * way has its shape again. NOTE: src/providers/scrub.ts has the full decoder (and matches
+ * the configured keys themselves); this one is kept apart because policy/ imports nothing
+ * from the layers that import it.
+ */
+function decodeEscapes(text: string): string {
+  let out = text;
+  for (let round = 0; round < 3 && /\\[u/]|%[0-9a-f]{2}/i.test(out); round++) {
+    out = out
+      .replace(/\\u([0-9a-fA-F]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+      .replace(/\\\//g, '/')
+      .replace(/(?:%[0-9a-fA-F]{2})+/g, (run) =>
+        Buffer.from(run.replaceAll('%', ''), 'hex').toString(),
+      );
+  }
+  return out;
 }

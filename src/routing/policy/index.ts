@@ -8,6 +8,8 @@ export {
 export type { FailureKind } from './failure-kind.js';
 export { CircuitBreaker } from './circuit-breaker.js';
 export type { BreakerState, CircuitBreakerOptions } from './circuit-breaker.js';
+export { Cooldowns, cooldownFor, retryWaitMs, TIMER_SLACK_MS } from './cooldown.js';
+export type { CooldownOptions } from './cooldown.js';
 export { modelsServed, orderCandidates } from './ordering.js';
 export type { CandidateBreakerState, CandidateInfo, ProviderHealth } from './ordering.js';
 export { backoffDelay, parseRetryAfter, retryDelay, shouldRetry } from './retry.js';

@@ -58,6 +58,24 @@ describe('orderCandidates: who is a candidate', () => {
     ).toEqual(['sick-1', 'sick-2', 'tripped']);
   });
 
+  it('drops a provider cooling down after a rate limit while another is usable', () => {
+    expect(
+      order(
+        provider('limited', { coolingDown: true, priority: 0 }),
+        provider('slow', { health: 'degraded', priority: 9 }),
+      ),
+    ).toEqual(['slow']);
+  });
+
+  it('keeps providers cooling down when none is usable: the attempt refuses them unsent', () => {
+    expect(
+      order(
+        provider('limited-2', { coolingDown: true, priority: 2 }),
+        provider('limited-1', { coolingDown: true, priority: 1 }),
+      ),
+    ).toEqual(['limited-1', 'limited-2']);
+  });
+
   it('keeps a half-open provider: its trial is how it recovers', () => {
     expect(order(provider('trial', { breaker: 'half_open' }))).toEqual(['trial']);
   });
@@ -103,6 +121,16 @@ describe('orderCandidates: order', () => {
         provider('sick', { health: 'unhealthy', priority: 5 }),
       ),
     ).toEqual(['sick', 'open-healthy', 'open-sick']);
+  });
+
+  it('among all-unusable candidates: a cooldown ranks with open breakers, after unhealthy', () => {
+    expect(
+      order(
+        provider('limited', { coolingDown: true, priority: 0 }),
+        provider('sick', { health: 'unhealthy', priority: 5 }),
+        provider('open', { breaker: 'open', priority: 1 }),
+      ),
+    ).toEqual(['sick', 'limited', 'open']);
   });
 
   it('does not reorder or change the input array', () => {

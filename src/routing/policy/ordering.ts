@@ -4,11 +4,13 @@
  *
  * The rule, in full:
  * 1. Candidates are the enabled providers whose `models` list the requested model.
- * 2. A candidate is *usable* unless its health is `unhealthy` or its breaker is `open`.
- *    When at least one candidate is usable, the unusable ones are dropped. When none is,
- *    all are kept, so a model never has zero candidates while some provider might still
- *    answer (health checks lag, and a breaker past `openMs` turns half-open when asked).
- * 3. Order: open breakers last (asking one is refused until `openMs` has passed, while an
+ * 2. A candidate is *usable* unless its health is `unhealthy`, its breaker is `open` or it
+ *    is cooling down after a rate limit. When at least one candidate is usable, the
+ *    unusable ones are dropped. When none is, all are kept, so a model never has zero
+ *    candidates while some provider might still answer (health checks lag, and a breaker
+ *    past `openMs` turns half-open when asked); the attempt itself then refuses an open
+ *    breaker or a cooldown without sending anything.
+ * 3. Order: open breakers and cooldowns last (asking one is refused until it ends, while an
  *    unhealthy provider can at least be tried); then health tier (healthy and unknown,
  *    then degraded, then unhealthy); then `priority` (lower first); then config order.
  *    A half-open breaker is usable and not demoted: its trial is how it recovers.
@@ -25,6 +27,8 @@ export interface CandidateInfo {
   enabled: boolean;
   health: ProviderHealth;
   breaker: CandidateBreakerState;
+  /** Rate limited with a Retry-After that has not passed yet (see cooldown.ts). Default false. */
+  coolingDown?: boolean;
 }
 
 const HEALTH_TIER: Record<ProviderHealth, number> = {
@@ -34,8 +38,13 @@ const HEALTH_TIER: Record<ProviderHealth, number> = {
   unhealthy: 2,
 };
 
+/** Asking it is refused until its breaker's `openMs` or its cooldown has passed. */
+function isRefused(candidate: CandidateInfo): boolean {
+  return candidate.breaker === 'open' || candidate.coolingDown === true;
+}
+
 function isUsable(candidate: CandidateInfo): boolean {
-  return candidate.health !== 'unhealthy' && candidate.breaker !== 'open';
+  return candidate.health !== 'unhealthy' && !isRefused(candidate);
 }
 
 /**
@@ -53,7 +62,7 @@ export function orderCandidates<T extends CandidateInfo>(input: {
   // Array.prototype.sort is stable, so ties keep config order.
   return pool.sort(
     (a, b) =>
-      Number(a.breaker === 'open') - Number(b.breaker === 'open') ||
+      Number(isRefused(a)) - Number(isRefused(b)) ||
       HEALTH_TIER[a.health] - HEALTH_TIER[b.health] ||
       a.priority - b.priority,
   );
