@@ -7,7 +7,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /** One SSE event, exactly as written to the socket (one res.write each). */
 export interface SseFrame {
-  readonly text: string;
+  /** Bytes only where a failure mode needs what a string cannot hold (invalid UTF-8). */
+  readonly text: string | Uint8Array;
   /** Counts as a content chunk: chunk delays and mid-stream failures are placed by these. */
   readonly content: boolean;
 }

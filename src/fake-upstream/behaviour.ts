@@ -15,6 +15,15 @@ export const BEHAVIOURS = [
   'invalid_sse',
   'truncated_stream',
   'slow_stream',
+  // After a valid first event (see broken-streams.ts):
+  'break_mid_event',
+  'stall_mid_event',
+  'oversized_event',
+  'non_json_event',
+  'invalid_utf8',
+  'nul_event',
+  // A 200 JSON answer whose choices (Anthropic: content blocks) are [null].
+  'null_choice',
 ] as const;
 
 export type Behaviour = (typeof BEHAVIOURS)[number];

@@ -16,8 +16,11 @@ export interface StreamTiming {
   chunkDelayMs: number;
 }
 
-/** How a written stream or partial body stops: a clean end, or a dropped socket. */
-export type Ending = 'end' | 'reset';
+/** How a written stream or partial body stops: a clean end, a dropped socket, or silence. */
+export type Ending = 'end' | 'reset' | 'hang';
+
+/** Long enough to outlast any test; the exchange's signal ends it when the client goes. */
+export const HANG_MS = 2_147_483_647;
 
 const SSE_HEADERS: OutgoingHttpHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
@@ -55,7 +58,12 @@ export class Exchange {
     this.raw(status, JSON.stringify(body), 'application/json', headers);
   }
 
-  raw(status: number, text: string, contentType: string, headers: OutgoingHttpHeaders = {}): void {
+  raw(
+    status: number,
+    text: string | Uint8Array,
+    contentType: string,
+    headers: OutgoingHttpHeaders = {},
+  ): void {
     if (this.signal.aborted) return;
     this.res.writeHead(status, {
       ...this.baseHeaders,
@@ -105,9 +113,15 @@ export class Exchange {
     socket.resetAndDestroy();
   }
 
-  private async finish(text: string, ending: Ending): Promise<void> {
+  private async finish(text: string | Uint8Array, ending: Ending): Promise<void> {
     if (ending === 'end') {
       this.res.end(text);
+      return;
+    }
+    if (ending === 'hang') {
+      // Headers and bytes sent, then nothing more: the client's read timeout is what ends it.
+      if (text.length > 0) this.res.write(text);
+      await this.wait(HANG_MS);
       return;
     }
     // Close (FIN, not RST) only once the last bytes are handed to the kernel: a reset could
@@ -119,7 +133,7 @@ export class Exchange {
   }
 
   /** Resolves once `text` reached the socket, or the exchange was cancelled meanwhile. */
-  private flushed(text: string): Promise<void> {
+  private flushed(text: string | Uint8Array): Promise<void> {
     return new Promise<void>((resolve) => {
       const done = (): void => {
         this.signal.removeEventListener('abort', done);

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { request } from 'node:http';
 import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -256,6 +257,81 @@ describe("behaviour 'truncated_stream'", () => {
     expect(text).toContain('content_block_delta');
     expect(text).not.toContain('message_stop');
     expect(text).not.toContain('message_delta');
+  });
+});
+
+describe('streams that break after a valid first event', () => {
+  /** The raw bytes of a streamed chat answer, read until the body ends or fails (or `upTo`). */
+  async function streamBytes(
+    signal?: AbortSignal,
+    upTo = Infinity,
+  ): Promise<{ bytes: Buffer; error: unknown }> {
+    const res = await fetch(`${up.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ ...CHAT, stream: true }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for await (const part of res.body as ReadableStream<Uint8Array>) {
+        parts.push(part);
+        size += part.length;
+        if (size > upTo) break;
+      }
+    } catch (error) {
+      return { bytes: Buffer.concat(parts), error };
+    }
+    return { bytes: Buffer.concat(parts), error: undefined };
+  }
+  const TWO_CHUNKS = /"content":"ec"\}.*\n\n.*"content":"ho:"\}.*\n\n/s;
+
+  it("'break_mid_event' drops the socket halfway through the event after two content chunks", async () => {
+    up.set({ behaviour: 'break_mid_event' });
+    const { bytes, error } = await streamBytes();
+    expect(error).toBeInstanceOf(TypeError);
+    expect(bytes.toString()).toMatch(TWO_CHUNKS);
+    expect(bytes.toString()).toMatch(/\n\ndata: \{"id":"chatcmpl-bh-1"[^\n]*$/);
+  });
+
+  it("'stall_mid_event' stops halfway through an event and sends nothing more", async () => {
+    up.set({ behaviour: 'stall_mid_event' });
+    const { bytes, error } = await streamBytes(AbortSignal.timeout(1_000));
+    expect((error as Error).name).toMatch(/AbortError|TimeoutError/);
+    expect(bytes.toString()).toMatch(/\n\ndata: \{"id":"chatcmpl-bh-1"[^\n]*$/);
+  });
+
+  it("'oversized_event' sends one unterminated line past 16 MiB", async () => {
+    up.set({ behaviour: 'oversized_event' });
+    const { bytes } = await streamBytes(undefined, 16 * 1024 * 1024 + 1024);
+    const tail = bytes.subarray(bytes.lastIndexOf('\n\n') + 2);
+    expect(tail.length).toBeGreaterThan(16 * 1024 * 1024);
+    expect(tail.includes('\n')).toBe(false);
+  });
+
+  it("'non_json_event' puts a data line that is not JSON after two content chunks", async () => {
+    up.set({ behaviour: 'non_json_event' });
+    const text = (await streamBytes()).bytes.toString();
+    expect(text).toMatch(TWO_CHUNKS);
+    expect(text).toMatch(/"content":"ho:"\}.*\n\ndata: this is not json\n\n.*data: \[DONE\]\n\n$/s);
+  });
+
+  it("'invalid_utf8' and 'nul_event' put raw bytes inside the second content chunk's text", async () => {
+    up.set({ behaviour: 'invalid_utf8' });
+    const invalid = (await streamBytes()).bytes;
+    expect(invalid.includes(Buffer.from([0x22, 0x80, 0xff, 0x68, 0x6f, 0x3a]))).toBe(true); // "..ho:
+    expect(isUtf8(invalid)).toBe(false);
+    up.set({ behaviour: 'nul_event' });
+    const nul = (await streamBytes()).bytes.toString();
+    expect(nul).toContain('"content":"\0ho:"');
+    expect(nul).toMatch(/data: \[DONE\]\n\n$/);
+  });
+
+  it("'null_choice' answers 200 JSON whose choices are [null] (Anthropic: content)", async () => {
+    up.set({ behaviour: 'null_choice' });
+    expect(await (await chat()).json()).toMatchObject({ choices: [null] });
+    const message = await (await anthropic(ANTHROPIC_CHAT)).json();
+    expect(message).toMatchObject({ type: 'message', content: [null] });
   });
 });
 

@@ -6,10 +6,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Answer, WireApi } from './api.js';
 import type { Behaviour, Plan } from './behaviour.js';
-import { framesThroughContent, type Exchange, type StreamTiming } from './exchange.js';
+import { brokenStream, corrupt, INVALID_UTF8, isBrokenStream } from './broken-streams.js';
+import { framesThroughContent, HANG_MS, type Exchange, type StreamTiming } from './exchange.js';
 
-/** Long enough to outlast any test; the exchange's signal ends it when the client goes. */
-const HANG_MS = 2_147_483_647;
 const NOT_JSON = '{"this is": not json';
 /** Behaviours that shape an SSE answer; the rest (reset, invalid_json) act before any SSE. */
 const STREAMED: ReadonlySet<Behaviour> = new Set<Behaviour>([
@@ -18,6 +17,12 @@ const STREAMED: ReadonlySet<Behaviour> = new Set<Behaviour>([
   'invalid_sse',
   'reset_mid_stream',
   'truncated_stream',
+  'break_mid_event',
+  'stall_mid_event',
+  'oversized_event',
+  'non_json_event',
+  'invalid_utf8',
+  'nul_event',
 ]);
 
 export type ReadyAnswer = Exclude<Answer, { kind: 'reject' }>;
@@ -52,6 +57,10 @@ export async function perform(
     // SSE: the headers go out at once and latency is the time to the first event.
     const { frames } = answer;
     if (behaviour === 'invalid_sse') return ex.stream(api.invalidStream(), timing, 'end');
+    if (isBrokenStream(behaviour)) {
+      const script = brokenStream(behaviour, frames);
+      return ex.stream(script.frames, timing, script.ending);
+    }
     if (behaviour === 'reset_mid_stream') {
       return ex.stream(framesThroughContent(frames, 2), timing, 'reset');
     }
@@ -63,10 +72,36 @@ export async function perform(
 
   if (!(await ex.wait(timing.latencyMs))) return;
   if (behaviour === 'reset') return ex.reset();
-  if (behaviour === 'invalid_json' || answer.kind === 'stream' || behaviour === 'invalid_sse') {
-    return ex.raw(200, NOT_JSON, 'application/json');
+  if (behaviour === 'null_choice') {
+    // A stream request gets the JSON answer too, as with invalid_json.
+    const body = answer.kind === 'json' ? answer.body : {};
+    const blocks = api.name === 'anthropic' ? { content: [null] } : { choices: [null] };
+    return ex.json(200, { ...(body as object), ...blocks });
   }
-  if (behaviour === 'reset_mid_stream') return ex.partialJson(answer.body, 'reset');
-  if (behaviour === 'truncated_stream') return ex.partialJson(answer.body, 'end');
-  return ex.json(200, answer.body);
+  if (answer.kind === 'stream') return ex.raw(200, NOT_JSON, 'application/json');
+  return jsonAnalogue(ex, behaviour, answer.body);
+}
+
+/** A JSON answer bent the way `behaviour` bends a stream. */
+function jsonAnalogue(ex: Exchange, behaviour: Behaviour, body: unknown): Promise<void> | void {
+  switch (behaviour) {
+    case 'reset_mid_stream':
+    case 'break_mid_event':
+      return ex.partialJson(body, 'reset');
+    case 'stall_mid_event':
+      return ex.partialJson(body, 'hang');
+    case 'truncated_stream':
+      return ex.partialJson(body, 'end');
+    case 'invalid_utf8':
+      return ex.raw(200, corrupt(JSON.stringify(body), INVALID_UTF8), 'application/json');
+    case 'nul_event':
+      return ex.raw(200, corrupt(JSON.stringify(body), Uint8Array.of(0)), 'application/json');
+    case 'invalid_json':
+    case 'invalid_sse':
+    case 'non_json_event':
+    case 'oversized_event':
+      return ex.raw(200, NOT_JSON, 'application/json');
+    default:
+      return ex.json(200, body);
+  }
 }
