@@ -3,6 +3,7 @@
  * answers pass through in the same wire format; streams are forwarded byte for byte.
  */
 import type { OpenAIProviderConfig } from '../../config/index.js';
+import { isRecord } from '../../json.js';
 import { UpstreamError } from '../errors.js';
 import { UpstreamClient } from '../http-client.js';
 import { openAiStream } from '../openai-stream.js';
@@ -42,9 +43,12 @@ export class OpenAIProvider implements Provider {
     }
     const text = await this.client.text(call);
     const completion = parseJson<ChatCompletion>(text);
-    // A 200 that is no completion is the provider's failure (fail over), not an answer.
+    // A 200 that is no completion is the provider's failure (fail over), not an answer; so is
+    // a choice that is not an object (`[null]`), which the SDKs would fail to read.
     if (!Array.isArray(completion.choices))
       throw new UpstreamError('invalid_response', 'answer without choices from provider');
+    if (!completion.choices.every(isRecord))
+      throw new UpstreamError('invalid_response', 'answer with a malformed choice from provider');
     return { kind: 'json', body: text, usage: completion.usage };
   }
 
