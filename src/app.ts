@@ -148,10 +148,13 @@ export function createApp(options: AppOptions): App {
         ttlSeconds: config.cache.ttlSeconds,
         maxEntries: config.cache.maxEntries,
         maxBytes: config.cache.maxBytes,
+        maxEntryBytes: config.cache.maxEntryBytes,
+        redisMaxEntryBytes: redisConfig?.maxEntryBytes ?? config.cache.maxEntryBytes,
         cleanupIntervalMs: config.cache.cleanupIntervalMs,
         monitorIntervalMs: config.cache.monitorIntervalMs,
         warm: config.cache.warm,
         writeQueueMax: redisConfig?.writeQueueMax ?? 1_000,
+        writeQueueMaxBytes: redisConfig?.writeQueueMaxBytes ?? 16 * 1024 * 1024,
       })
     : undefined;
 

@@ -24,10 +24,13 @@ export async function cacheEntryBytes(
     ttlSeconds: 3600,
     maxEntries: n * 2,
     maxBytes: 1 << 30,
+    maxEntryBytes: 1 << 20,
+    redisMaxEntryBytes: 1 << 20,
     cleanupIntervalMs: 600_000,
     monitorIntervalMs: 600_000,
     warm: { enabled: false, maxKeys: 0, timeoutMs: 0 },
     writeQueueMax: 10,
+    writeQueueMaxBytes: 1 << 20,
   });
   const body = (i: number): string =>
     JSON.stringify({

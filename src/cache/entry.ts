@@ -11,7 +11,7 @@ export interface CachedAnswer {
   /** The full JSON response text of a non-streamed answer. */
   body?: string;
   /** The SSE `data:` payloads of a completed stream, in order, without the final [DONE]. */
-  chunks?: string[];
+  chunks?: readonly string[];
   /** Epoch ms when it was stored; bounds the remaining lifetime of copies. */
   storedAt: number;
 }

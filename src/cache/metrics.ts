@@ -17,6 +17,12 @@ export const CACHE_KINDS = ['response', 'condenser'] as const;
 export type CacheKind = (typeof CACHE_KINDS)[number];
 export const REDIS_OPS = ['get', 'set', 'del', 'warm', 'publish'] as const;
 export type RedisOp = (typeof REDIS_OPS)[number];
+/** The response cache's tiers, for answers one of them would not store. */
+export const CACHE_TIERS = ['memory', 'redis'] as const;
+export type CacheTierName = (typeof CACHE_TIERS)[number];
+/** Why an answer was not stored: `too_large`, over the tier's maxEntryBytes. */
+export const SKIP_REASONS = ['too_large'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
 
 export class CacheMetrics {
   readonly hits: Record<CacheLookup, CounterChild>;
@@ -27,7 +33,13 @@ export class CacheMetrics {
   readonly redisUp: GaugeChild;
   readonly redisErrors: Record<RedisOp, CounterChild>;
   readonly writeQueueDepth: GaugeChild;
+  readonly writeQueueBytes: GaugeChild;
   readonly writesDropped: CounterChild;
+  /**
+   * Answers a tier did not store, counted once at the first tier that refused: `memory`
+   * means not cached at all, `redis` kept in this replica's memory only.
+   */
+  readonly skipped: Record<CacheTierName, Record<SkipReason, CounterChild>>;
 
   constructor(registry: Registry, { redis = true }: { redis?: boolean } = {}) {
     const requests = new CounterVec(
@@ -67,10 +79,22 @@ export class CacheMetrics {
       [],
       registry,
     );
+    const queueBytes = new GaugeVec(
+      'llm_proxy_cache_write_queue_bytes',
+      'Bytes of the Redis writes accepted and not yet written (write-behind queue).',
+      [],
+      registry,
+    );
     const dropped = new CounterVec(
       'llm_proxy_cache_writes_dropped_total',
-      'Redis writes dropped because the write-behind queue was full.',
+      'Redis writes dropped because the write-behind queue was full (by count or bytes).',
       [],
+      registry,
+    );
+    const skipped = new CounterVec(
+      'llm_proxy_cache_skipped_total',
+      'Answers a cache tier (memory|redis) did not store, by reason (too_large).',
+      ['cache', 'reason'],
       registry,
     );
     this.hits = byLabel(CACHE_LOOKUPS, (cache) => requests.labels({ cache, result: 'hit' }));
@@ -80,6 +104,10 @@ export class CacheMetrics {
     this.redisUp = up.labels({});
     this.redisErrors = byLabel(REDIS_OPS, (op) => errors.labels({ op }));
     this.writeQueueDepth = depth.labels({});
+    this.writeQueueBytes = queueBytes.labels({});
     this.writesDropped = dropped.labels({});
+    this.skipped = byLabel(CACHE_TIERS, (cache) =>
+      byLabel(SKIP_REASONS, (reason) => skipped.labels({ cache, reason })),
+    );
   }
 }

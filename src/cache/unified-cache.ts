@@ -4,6 +4,13 @@
  * and to Redis through a bounded write-behind queue, so Redis never delays an answer and a
  * Redis outage degrades the cache to memory-only instead of failing requests.
  *
+ * Entries are bounded by bytes (their serialised size): over `maxEntryBytes` an answer is
+ * not cached; over the smaller `redisMaxEntryBytes` it is kept in this replica's memory only.
+ * NOTE: memory only rather than not at all: such an entry costs this replica some memory and
+ * nobody else anything, and still saves its repeats an upstream call. In Redis it cost every
+ * user: a 100 MB value made each other replica's GET time out (250 ms), refetch upstream and
+ * SET it again, while PING rose to 410-451 ms for all (issue 14, defect 4).
+ *
  * Background work runs as named tasks of the component's scope: cleanup and monitor loops,
  * a one-shot warm-up and the Redis writer daemon. stop() flushes before it cancels them.
  */
@@ -19,7 +26,7 @@ import {
 } from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { parseAnswer, serializeAnswer, type CachedAnswer } from './entry.js';
-import type { CacheMetrics } from './metrics.js';
+import type { CacheMetrics, SkipReason } from './metrics.js';
 import { responseKeys, type ResponseKeys } from './redis-layout.js';
 import { readHotEntries } from './warm.js';
 import { WriteBehind, type FlushResult } from './write-behind.js';
@@ -42,10 +49,16 @@ export interface UnifiedCacheOptions {
   ttlSeconds: number;
   maxEntries: number;
   maxBytes: number;
+  /** Serialised bytes of one entry at most; larger answers are not cached. */
+  maxEntryBytes: number;
+  /** Serialised bytes of one entry written to Redis at most; larger ones stay in memory. */
+  redisMaxEntryBytes: number;
   cleanupIntervalMs: number;
   monitorIntervalMs: number;
   warm: WarmOptions;
   writeQueueMax: number;
+  /** Bytes of pending Redis writes at most. */
+  writeQueueMaxBytes: number;
   /** Members kept in the Redis hot set; defaults to maxEntries (memory holds no more). */
   hotKeysMax?: number;
 }
@@ -74,6 +87,26 @@ export interface StopSummary extends FlushResult {
   unsettled: number;
 }
 
+/**
+ * Characters of the answer's text: a lower bound of its serialised bytes, known without
+ * serialising (which throws RangeError past V8's string limit: a 1 GB stream did).
+ */
+function characters(answer: CachedAnswer): number {
+  let n = answer.body?.length ?? 0;
+  for (const chunk of answer.chunks ?? []) n += chunk.length;
+  return n;
+}
+
+/** The wire form, or undefined when it would be longer than a string can be. */
+function serialized(answer: CachedAnswer): string | undefined {
+  try {
+    return serializeAnswer(answer);
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
+}
+
 interface MemoryEntry {
   answer: CachedAnswer;
   size: number;
@@ -84,15 +117,19 @@ export class UnifiedCache {
   private readonly keys: ResponseKeys;
   private readonly writer: WriteBehind | undefined;
   private readonly ttlMs: number;
+  /** maxEntryBytes, or maxBytes when smaller: no entry may fill more than the whole tier. */
+  private readonly entryMax: number;
   private readonly counts = { memory: 0, redis: 0, misses: 0 };
   private started = false;
   private stopping: Promise<StopSummary> | undefined;
 
   constructor(private readonly o: UnifiedCacheOptions) {
     this.ttlMs = o.ttlSeconds * 1000;
+    this.entryMax = Math.min(o.maxEntryBytes, o.maxBytes);
     this.memory = new LRUCache<string, MemoryEntry>({
       max: o.maxEntries,
       maxSize: o.maxBytes,
+      maxEntrySize: this.entryMax,
       sizeCalculation: (entry) => entry.size,
       ttl: this.ttlMs,
     });
@@ -105,6 +142,7 @@ export class UnifiedCache {
             keys: this.keys,
             ttlSeconds: o.ttlSeconds,
             max: o.writeQueueMax,
+            maxBytes: o.writeQueueMaxBytes,
             metrics: o.metrics,
           });
   }
@@ -150,7 +188,7 @@ export class UnifiedCache {
     if (held !== undefined) {
       metrics.hits.memory.inc();
       this.counts.memory++;
-      this.writer?.touch(key);
+      if (this.inRedis(held.size)) this.writer?.touch(key);
       return { answer: held.answer, tier: 'memory' };
     }
     metrics.misses.memory.inc();
@@ -179,14 +217,35 @@ export class UnifiedCache {
     return { answer, tier: 'redis' };
   }
 
+  /** Serialised bytes of one entry at most: the bound a stream's capture is held to. */
+  get maxEntryBytes(): number {
+    return this.entryMax;
+  }
+
   /**
    * Stores an answer: in memory now, in Redis later (write-behind, never awaited here).
+   * An answer over maxEntryBytes is not stored (and counted); `admit`, when given, decides
+   * last, so a costly check never runs on an answer too large to store.
    * NOTE: the object is kept as given and shared by later hits; callers must not mutate it.
    */
-  set(key: string, answer: CachedAnswer): void {
-    const text = serializeAnswer(answer);
-    this.remember(key, answer, Buffer.byteLength(text), this.ttlMs);
-    if (this.stopping === undefined) this.writer?.enqueue(key, text);
+  set(key: string, answer: CachedAnswer, admit?: (answer: CachedAnswer) => boolean): void {
+    const fits = characters(answer) <= this.entryMax;
+    if (fits && admit !== undefined && !admit(answer)) return;
+    const text = fits ? serialized(answer) : undefined;
+    const size = text === undefined ? Infinity : Buffer.byteLength(text);
+    if (text === undefined || size > this.entryMax) {
+      this.skip('too_large');
+      return;
+    }
+    this.remember(key, answer, size, this.ttlMs);
+    if (this.writer === undefined || this.stopping !== undefined) return;
+    if (this.inRedis(size)) this.writer.enqueue(key, text, size);
+    else this.o.metrics.skipped.redis.too_large.inc();
+  }
+
+  /** Counts an answer not stored at all, for `reason` (e.g. a stream that outgrew its capture). */
+  skip(reason: SkipReason): void {
+    this.o.metrics.skipped.memory[reason].inc();
   }
 
   /**
@@ -229,6 +288,10 @@ export class UnifiedCache {
     return { ...flushed, unsettled };
   }
 
+  private inRedis(size: number): boolean {
+    return size <= this.o.redisMaxEntryBytes;
+  }
+
   private miss(): undefined {
     this.counts.misses++;
     return undefined;
@@ -250,6 +313,7 @@ export class UnifiedCache {
     metrics.entries.response.set(this.memory.size);
     metrics.bytes.response.set(this.memory.calculatedSize);
     metrics.writeQueueDepth.set(this.writer?.depth ?? 0);
+    metrics.writeQueueBytes.set(this.writer?.bytes ?? 0);
   }
 
   /** Drops expired entries and trims the Redis hot set (the memory byte bound is kept by

@@ -2,11 +2,13 @@
  * The write-behind queue of the Redis tier: answers are stored in memory at once and copied
  * to Redis by one daemon in pipelined batches, so no request ever waits for Redis.
  *
- * Bounded: pending writes (queued or in the pipeline in flight) never exceed `max`; when
- * full, the OLDEST queued write is dropped (and counted). The newest answer is the one most
- * likely to be asked for again soon; the oldest has waited longest and is already served
- * from this replica's memory. Writes that fail (Redis down, timeout) are
- * dropped and counted as errors, never retried, so an outage cannot grow the queue.
+ * Bounded: pending writes (queued or in the pipeline in flight) never exceed `max` writes
+ * nor `maxBytes` bytes; when full, the OLDEST queued writes are dropped (and counted). The
+ * newest answer is the one most likely to be asked for again soon; the oldest has waited
+ * longest and is already served from this replica's memory. A write larger than `maxBytes`
+ * on its own is dropped rather than emptying the queue for it. Writes that fail (Redis down,
+ * timeout) are dropped and counted as errors, never retried, so an outage cannot grow the
+ * queue.
  */
 import type { Redis } from 'ioredis';
 import { sleep } from '../tasks/index.js';
@@ -19,6 +21,8 @@ export interface WriteBehindOptions {
   ttlSeconds: number;
   /** Pending writes held at most (and pending hot-set touches at most). */
   max: number;
+  /** Bytes (UTF-8) of pending writes held at most, the batch in flight included. */
+  maxBytes: number;
   metrics: CacheMetrics;
   /** Entries per pipeline. */
   batchSize?: number;
@@ -41,11 +45,18 @@ function takeFirst<V>(map: Map<string, V>, n: number): [string, V][] {
   return out;
 }
 
+interface Pending {
+  text: string;
+  bytes: number;
+}
+
 export class WriteBehind {
-  private readonly queue = new Map<string, string>();
+  private readonly queue = new Map<string, Pending>();
   private readonly touches = new Map<string, number>();
   private readonly batchSize: number;
   private inflight = 0;
+  private queuedBytes = 0;
+  private inflightBytes = 0;
   private written = 0;
   private running = false;
   private wake: (() => void) | undefined;
@@ -60,29 +71,51 @@ export class WriteBehind {
     return this.queue.size + this.inflight;
   }
 
+  /** Bytes of the writes accepted and not yet written (queued or in flight). */
+  get bytes(): number {
+    return this.queuedBytes + this.inflightBytes;
+  }
+
   private get idle(): boolean {
     return this.queue.size === 0 && this.touches.size === 0 && this.inflight === 0;
   }
 
   /**
-   * Queues `text` for `key`; a newer write of a queued key replaces it. The bound counts the
+   * Queues `text` for `key`; a newer write of a queued key replaces it. The bounds count the
    * batch in flight too: when Redis dies mid-pipeline that batch is stuck until the command
-   * timeout, and the queue must not grow past `max` meanwhile.
+   * timeout, and the queue must not grow past them meanwhile.
+   * @param bytes the UTF-8 length of `text`, when the caller knows it already
    */
-  enqueue(key: string, text: string): void {
-    if (this.queue.has(key)) {
-      this.queue.delete(key);
-    } else if (this.depth >= this.o.max) {
+  enqueue(key: string, text: string, bytes = Buffer.byteLength(text)): void {
+    if (bytes > this.o.maxBytes) {
+      this.o.metrics.writesDropped.inc();
+      return;
+    }
+    this.remove(key);
+    while (this.depth >= this.o.max || this.bytes + bytes > this.o.maxBytes) {
       this.o.metrics.writesDropped.inc();
       const oldest = this.queue.keys().next();
       // Every pending write is in flight and can't be taken back: this one is the drop.
       if (oldest.done === true) return;
-      this.queue.delete(oldest.value);
+      this.remove(oldest.value);
     }
-    this.queue.set(key, text);
-    this.o.metrics.writeQueueDepth.set(this.depth);
+    this.queue.set(key, { text, bytes });
+    this.queuedBytes += bytes;
+    this.publish();
     this.touch(key);
     this.notify();
+  }
+
+  private remove(key: string): void {
+    const pending = this.queue.get(key);
+    if (pending === undefined) return;
+    this.queue.delete(key);
+    this.queuedBytes -= pending.bytes;
+  }
+
+  private publish(): void {
+    this.o.metrics.writeQueueDepth.set(this.depth);
+    this.o.metrics.writeQueueBytes.set(this.bytes);
   }
 
   /** Marks `key` as used now in the hot set (best effort: ignored when the bound is hit). */
@@ -152,6 +185,8 @@ export class WriteBehind {
     const writes = takeFirst(this.queue, this.batchSize);
     const touches = takeFirst(this.touches, this.batchSize);
     this.inflight = writes.length;
+    this.inflightBytes = writes.reduce((sum, [, w]) => sum + w.bytes, 0);
+    this.queuedBytes -= this.inflightBytes;
     try {
       // Fail fast while disconnected: the batch is dropped, not held for a retry.
       if (redis.status !== 'ready') {
@@ -159,7 +194,7 @@ export class WriteBehind {
         return;
       }
       const pipeline = redis.pipeline();
-      for (const [key, text] of writes) pipeline.set(keys.entry(key), text, 'EX', ttlSeconds);
+      for (const [key, { text }] of writes) pipeline.set(keys.entry(key), text, 'EX', ttlSeconds);
       if (touches.length > 0) {
         pipeline.zadd(keys.hot, ...touches.flatMap(([key, at]) => [at, key]));
         pipeline.expire(keys.hot, ttlSeconds);
@@ -176,7 +211,8 @@ export class WriteBehind {
       metrics.redisErrors.set.inc(Math.max(writes.length, 1));
     } finally {
       this.inflight = 0;
-      metrics.writeQueueDepth.set(this.depth);
+      this.inflightBytes = 0;
+      this.publish();
     }
   }
 }

@@ -126,6 +126,10 @@ const redisSchema = z.strictObject({
     .default('llmp'),
   commandTimeoutMs: positiveInt().default(250),
   writeQueueMax: positiveInt().default(1000),
+  /** Bytes of pending background writes at most (see write-behind.ts). */
+  writeQueueMaxBytes: positiveInt().default(16 * MiB),
+  /** Larger entries stay in this replica's memory only (see unified-cache.ts). */
+  maxEntryBytes: positiveInt().default(1 * MiB),
   connectTimeoutMs: positiveInt().default(1000),
 });
 
@@ -134,6 +138,8 @@ const cacheSchema = z.strictObject({
   ttlSeconds: positiveInt().default(3600),
   maxEntries: positiveInt().default(10_000),
   maxBytes: positiveInt().default(64 * MiB),
+  /** Larger answers are not cached (a stream stops being captured past it). */
+  maxEntryBytes: positiveInt().default(4 * MiB),
   /** Cache requests with temperature > 0 too (same prompt, same answer). */
   cacheNonDeterministic: flag().default(false),
   cleanupIntervalMs: positiveInt().default(60_000),

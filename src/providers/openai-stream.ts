@@ -5,7 +5,8 @@
  * that answers 200 with garbage fails over instead of winning a race.
  */
 import { toUpstreamError, UpstreamError } from './errors.js';
-import type { Frame, StreamAnswer, StreamStats } from './provider.js';
+import { capturing } from './captured.js';
+import type { CaptureOptions, Frame, StreamAnswer, StreamStats } from './provider.js';
 import type { Usage } from './openai-types.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { UpstreamBody } from './upstream-response.js';
@@ -14,11 +15,11 @@ import type { CancelSignal } from '../tasks/cancellation.js';
 export async function openAiStream(
   body: UpstreamBody,
   signal: CancelSignal,
-  capture: boolean,
+  capture: CaptureOptions | undefined,
 ): Promise<StreamAnswer> {
   const iterator = body;
   const parser = new SseParser();
-  const stats: StreamStats = { usage: undefined, done: false, captured: capture ? [] : undefined };
+  const stats: StreamStats = { usage: undefined, done: false, captured: capturing(capture) };
   const close = (): void => body.close();
 
   const observe = (events: SseEvent[]): void => {

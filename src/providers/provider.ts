@@ -7,6 +7,7 @@ import type { Context } from '@opentelemetry/api';
 import type { ProviderConfig } from '../config/index.js';
 import type { ChatCompletionRequest, EmbeddingsRequest, Usage } from './openai-types.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
+import type { CapturedPayloads } from './captured.js';
 
 export interface CallOptions {
   signal: CancelSignal;
@@ -46,7 +47,13 @@ export interface StreamStats {
   /** True once the upstream sent its terminal event ([DONE] / message_stop). */
   done: boolean;
   /** The data payloads seen, when capture was asked for (for caching a completed stream). */
-  captured: string[] | undefined;
+  captured: CapturedPayloads | undefined;
+}
+
+/** Asks a stream to keep its data payloads, to cache the stream once it completes. */
+export interface CaptureOptions {
+  /** Payload bytes kept at most; past it nothing is kept, and the stream is not cached. */
+  maxBytes: number;
 }
 
 export type ChatAnswer = JsonAnswer | StreamAnswer;
@@ -54,7 +61,10 @@ export type ChatAnswer = JsonAnswer | StreamAnswer;
 export interface Provider {
   readonly name: string;
   readonly config: ProviderConfig;
-  chat(req: ChatCompletionRequest, opts: CallOptions & { capture?: boolean }): Promise<ChatAnswer>;
+  chat(
+    req: ChatCompletionRequest,
+    opts: CallOptions & { capture?: CaptureOptions | undefined },
+  ): Promise<ChatAnswer>;
   embeddings(req: EmbeddingsRequest, opts: CallOptions): Promise<JsonAnswer>;
   /** A cheap liveness probe (a models list, or a 1-token completion when configured). */
   probe(opts: CallOptions): Promise<void>;

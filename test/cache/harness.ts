@@ -75,10 +75,13 @@ export async function buildCache(options: BuildOptions = {}): Promise<Built> {
     ttlSeconds: 60,
     maxEntries: 1_000,
     maxBytes: 1 << 20,
+    maxEntryBytes: 1 << 18,
+    redisMaxEntryBytes: 1 << 16,
     cleanupIntervalMs: 1_000,
     monitorIntervalMs: 1_000,
     warm: { enabled: false, maxKeys: 100, timeoutMs: 2_000 },
     writeQueueMax: 1_000,
+    writeQueueMaxBytes: 1 << 20,
     ...overrides,
   });
   return {

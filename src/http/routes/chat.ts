@@ -121,7 +121,11 @@ export function chatHandler(deps: ChatDeps) {
       }
     }
 
-    const capture = key !== undefined && stream;
+    // Held to the cache's entry bound: past it the stream is relayed whole but not kept.
+    const capture =
+      key !== undefined && stream && deps.cache !== undefined
+        ? { maxBytes: deps.cache.maxEntryBytes }
+        : undefined;
     const waitStart = performance.now();
     const win = await deps.engine.run<ChatAnswer>(
       ctx,
@@ -140,25 +144,25 @@ export function chatHandler(deps: ChatDeps) {
       genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.usage);
       // Only what can be replayed in both shapes: a malformed answer is passed on once, never
       // served from the cache as an error for the entry's whole lifetime.
-      if (key !== undefined && replayable({ body: answer.body }))
-        deps.cache?.set(key, { provider: win.provider, body: answer.body, storedAt: Date.now() });
+      if (key !== undefined)
+        deps.cache?.set(
+          key,
+          { provider: win.provider, body: answer.body, storedAt: Date.now() },
+          replayable,
+        );
       return;
     }
     await relay(ctx, io, win as Win<StreamAnswer>, answer, headers, deps.metrics);
     genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.stats.usage);
     const captured = answer.stats.captured;
-    if (
-      key !== undefined &&
-      answer.stats.done &&
-      captured !== undefined &&
-      replayable({ chunks: captured })
-    ) {
-      deps.cache?.set(key, {
-        provider: win.provider,
-        chunks: captured,
-        storedAt: Date.now(),
-      });
-    }
+    if (key === undefined || !answer.stats.done || captured === undefined) return;
+    if (captured.payloads === undefined) deps.cache?.skip('too_large');
+    else
+      deps.cache?.set(
+        key,
+        { provider: win.provider, chunks: captured.payloads, storedAt: Date.now() },
+        replayable,
+      );
   };
 }
 

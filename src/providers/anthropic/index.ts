@@ -7,8 +7,10 @@ import type { AnthropicProviderConfig } from '../../config/index.js';
 import { toUpstreamError, UpstreamError } from '../errors.js';
 import { UpstreamClient } from '../http-client.js';
 import type { ChatCompletionRequest, EmbeddingsRequest } from '../openai-types.js';
+import { capturing } from '../captured.js';
 import type {
   CallOptions,
+  CaptureOptions,
   ChatAnswer,
   Frame,
   JsonAnswer,
@@ -42,7 +44,7 @@ export class AnthropicProvider implements Provider {
 
   async chat(
     req: ChatCompletionRequest,
-    opts: CallOptions & { capture?: boolean },
+    opts: CallOptions & { capture?: CaptureOptions | undefined },
   ): Promise<ChatAnswer> {
     let request: AnthropicMessagesRequest;
     try {
@@ -106,7 +108,7 @@ export class AnthropicProvider implements Provider {
     const stats: StreamStats = {
       usage: undefined,
       done: false,
-      captured: opts.capture === true ? [] : undefined,
+      captured: capturing(opts.capture),
     };
     const iterator = await this.client.stream(call);
     const close = (): void => iterator.close();

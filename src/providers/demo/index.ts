@@ -14,8 +14,10 @@ import type {
   EmbeddingsRequest,
   Usage,
 } from '../openai-types.js';
+import { capturing } from '../captured.js';
 import type {
   CallOptions,
+  CaptureOptions,
   ChatAnswer,
   Frame,
   JsonAnswer,
@@ -38,7 +40,7 @@ export class DemoProvider implements Provider {
 
   async chat(
     req: ChatCompletionRequest,
-    opts: CallOptions & { capture?: boolean },
+    opts: CallOptions & { capture?: CaptureOptions | undefined },
   ): Promise<ChatAnswer> {
     const signal = this.waitSignal(opts.signal);
     await this.delay(signal);
@@ -88,7 +90,7 @@ export class DemoProvider implements Provider {
     const stats: StreamStats = {
       usage,
       done: false,
-      captured: opts.capture === true ? [] : undefined,
+      captured: capturing(opts.capture),
     };
     const frames = payloads.map((p) => {
       stats.captured?.push(JSON.stringify(p));

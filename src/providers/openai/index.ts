@@ -8,7 +8,7 @@ import { UpstreamError } from '../errors.js';
 import { UpstreamClient } from '../http-client.js';
 import { openAiStream } from '../openai-stream.js';
 import type { ChatCompletion, ChatCompletionRequest, EmbeddingsRequest } from '../openai-types.js';
-import type { CallOptions, ChatAnswer, JsonAnswer, Provider } from '../provider.js';
+import type { CallOptions, CaptureOptions, ChatAnswer, JsonAnswer, Provider } from '../provider.js';
 
 export class OpenAIProvider implements Provider {
   readonly name: string;
@@ -29,7 +29,7 @@ export class OpenAIProvider implements Provider {
 
   async chat(
     req: ChatCompletionRequest,
-    opts: CallOptions & { capture?: boolean },
+    opts: CallOptions & { capture?: CaptureOptions | undefined },
   ): Promise<ChatAnswer> {
     const call = {
       method: 'POST',
@@ -39,7 +39,7 @@ export class OpenAIProvider implements Provider {
       otelContext: opts.otelContext,
     } as const;
     if (req.stream === true) {
-      return openAiStream(await this.client.stream(call), opts.signal, opts.capture === true);
+      return openAiStream(await this.client.stream(call), opts.signal, opts.capture);
     }
     const text = await this.client.text(call);
     const completion = parseJson<ChatCompletion>(text);
