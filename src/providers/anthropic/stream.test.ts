@@ -234,6 +234,16 @@ describe('AnthropicStreamTranslator', () => {
     });
   });
 
+  it('reports an error event of an undocumented type as unknown_error, never the text sent', () => {
+    const t = new AnthropicStreamTranslator({ model: 'm', includeUsage: false, now: NOW });
+    for (const type of ['sk-ant/KEY+abc123', 'brand_new_error', 42]) {
+      const data = JSON.stringify({ type: 'error', error: { type, message: 'x' } });
+      expect(() => t.push({ event: 'error', data })).toThrow(
+        expect.objectContaining({ errorType: 'unknown_error' }) as Error,
+      );
+    }
+  });
+
   it('throws an invalid_event UpstreamStreamError for data that is not a JSON object', () => {
     const t = new AnthropicStreamTranslator({ model: 'm', includeUsage: false, now: NOW });
     for (const data of ['{"type":"message_st', 'null', '42']) {

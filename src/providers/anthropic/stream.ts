@@ -20,12 +20,37 @@ export class UpstreamStreamError extends Error {
   readonly code = 'LLMP_UPSTREAM_STREAM';
   override readonly name = 'UpstreamStreamError';
   constructor(
-    /** Anthropic's error type (`overloaded_error`, ...) or `invalid_event` for bad data. */
+    /**
+     * Anthropic's error type (`overloaded_error`, ...; `unknown_error` for one not documented)
+     * or `invalid_event` for bad data. Safe to show; the message is the upstream's text.
+     */
     readonly errorType: string,
     message: string,
   ) {
     super(message);
   }
+}
+
+/**
+ * Anthropic's documented error types. An error event's type is shown to the client ("stream
+ * error (overloaded_error)") and logged, so any other value, which is text the upstream wrote
+ * and could be an echoed key, is reported as `unknown_error`.
+ */
+const ERROR_TYPES: ReadonlySet<unknown> = new Set([
+  'invalid_request_error',
+  'authentication_error',
+  'billing_error',
+  'permission_error',
+  'not_found_error',
+  'request_too_large',
+  'rate_limit_error',
+  'timeout_error',
+  'api_error',
+  'overloaded_error',
+]);
+
+function knownErrorType(type: unknown): string {
+  return ERROR_TYPES.has(type) ? (type as string) : 'unknown_error';
 }
 
 export interface AnthropicStreamTranslatorOptions {
@@ -161,7 +186,7 @@ export class AnthropicStreamTranslator {
         return [{ ...this.envelope(), choices: [], usage }];
       }
       case 'error':
-        throw new UpstreamStreamError(data.error.type, data.error.message);
+        throw new UpstreamStreamError(knownErrorType(data.error.type), data.error.message);
       default: // ping, and event types newer than this code
         return [];
     }
