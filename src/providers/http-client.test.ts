@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toUpstreamError, UpstreamError } from './errors.js';
 import { openAiErrorBody, UpstreamClient } from './http-client.js';
+import { createScrubber } from './scrub.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -161,7 +162,8 @@ describe('UpstreamClient', () => {
 });
 
 describe('openAiErrorBody', () => {
-  const decode = (text: string): unknown => JSON.parse(openAiErrorBody(text)!);
+  const asIs = (text: string): string => text;
+  const decode = (text: string): unknown => JSON.parse(openAiErrorBody(text, asIs)!);
   const shaped = (
     message: string,
     type = 'invalid_request_error',
@@ -210,10 +212,26 @@ describe('openAiErrorBody', () => {
     );
   });
 
+  it('scrubs message, type, param and code once decoded, and cuts the message after', () => {
+    const key = 'sk-a/b+KEYCORE123';
+    const scrub = createScrubber([key]);
+    const escaped = key.replace('/', '\\/');
+    const body = `{"error":{"message":"${'x'.repeat(1_995)}${escaped}","type":"${escaped}","param":"${escaped}","code":"\\u0073${key.slice(1)}"}}`;
+    const out = openAiErrorBody(body, scrub)!;
+    expect(out).not.toMatch(/KEYCORE/);
+    const { error } = JSON.parse(out) as { error: Record<string, string> };
+    expect(error.message).toBe(`${'x'.repeat(1_995)}[reda`);
+    expect([error.type, error.param, error.code]).toEqual([
+      '[redacted]',
+      '[redacted]',
+      '[redacted]',
+    ]);
+  });
+
   it('bounds the message and gives nothing for an empty body', () => {
-    const long = openAiErrorBody('x'.repeat(10_000))!;
+    const long = openAiErrorBody('x'.repeat(10_000), asIs)!;
     expect((JSON.parse(long) as { error: { message: string } }).error.message).toHaveLength(2_000);
-    expect(openAiErrorBody('')).toBeUndefined();
-    expect(openAiErrorBody('   ')).toBeUndefined();
+    expect(openAiErrorBody('', asIs)).toBeUndefined();
+    expect(openAiErrorBody('   ', asIs)).toBeUndefined();
   });
 });

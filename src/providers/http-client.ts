@@ -11,6 +11,7 @@ import { parseRetryAfter } from '../routing/policy/index.js';
 import { statusError, toUpstreamError, UpstreamError } from './errors.js';
 import { UpstreamHandler, type UpstreamBody } from './upstream-response.js';
 import { merged } from '../objects.js';
+import { createScrubber, type Scrub } from './scrub.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
 
 export interface UpstreamClientOptions {
@@ -35,13 +36,13 @@ export class UpstreamClient {
   private readonly pool: Pool;
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
-  private readonly secrets: readonly string[];
+  private readonly scrub: Scrub;
 
   private readonly maxAnswerBytes: number | undefined;
 
   constructor({ baseUrl, headers, connections, timeoutMs, maxAnswerBytes }: UpstreamClientOptions) {
     this.maxAnswerBytes = maxAnswerBytes;
-    this.secrets = secretsOf(headers);
+    this.scrub = createScrubber(secretsOf(headers));
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, '');
     this.pool = new Pool(url.origin, {
@@ -138,33 +139,26 @@ export class UpstreamClient {
   }
 
   // An upstream may echo what it was sent (keys included) in its error: never pass that on.
+  // No upstream header is passed on: Retry-After is read as a number.
   private readonly failed = (
     status: number,
     retryAfter: string | undefined,
     body: string,
-  ): UpstreamError => {
-    const text = scrub(body, this.secrets);
-    return statusError(
+  ): UpstreamError =>
+    statusError(
       status,
       parseRetryAfter(retryAfter, Date.now()),
-      status < 500 ? openAiErrorBody(text) : undefined,
+      status < 500 ? openAiErrorBody(body, this.scrub) : undefined,
     );
-  };
 }
 
 /** The values of the configured headers (auth, custom) and bearer tokens: all secrets. */
-function secretsOf(headers: Record<string, string>): string[] {
+function secretsOf(headers: Record<string, string>): Set<string> {
   const out = new Set<string>();
   for (const value of Object.values(headers)) {
-    for (const v of [value, value.replace(/^Bearer\s+/i, '')]) if (v.length >= 8) out.add(v);
+    out.add(value);
+    out.add(value.replace(/^Bearer\s+/i, ''));
   }
-  // Longest first, so 'Bearer K' is replaced whole before K alone.
-  return [...out].sort((a, b) => b.length - a.length);
-}
-
-function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
   return out;
 }
 
@@ -174,10 +168,11 @@ function scrub(text: string, secrets: readonly string[]): string {
  * failing over (every provider would refuse the same request). Shapes understood:
  * `{error: {message, type?, param?, code?}}` (OpenAI, Anthropic, Groq, llama.cpp),
  * `{error: "..."}`, `{message, type?, param?, code?}` (vLLM), `{detail: ...}` (FastAPI-based
- * servers), else the body as text. Only message, type, param and code are kept; the text
- * has already been scrubbed of keys. Empty bodies give undefined (the status line answers).
+ * servers), else the body as text. Only message, type, param and code are kept, each
+ * scrubbed of keys once decoded (scrubbing the raw text would miss a key written `sk-a\/b`).
+ * Empty bodies give undefined (the status line answers).
  */
-export function openAiErrorBody(text: string): string | undefined {
+export function openAiErrorBody(text: string, scrub: Scrub): string | undefined {
   const parsed = parseRecord(text);
   let message = text.trim();
   let fields: ErrorFields = {};
@@ -196,12 +191,14 @@ export function openAiErrorBody(text: string): string | undefined {
     }
   }
   if (message === '') return undefined;
+  const optional = (v: unknown): string | null => (typeof v === 'string' ? scrub(v) : null);
   return JSON.stringify({
     error: {
-      message: message.slice(0, 2_000),
-      type: typeof fields.type === 'string' ? fields.type : 'invalid_request_error',
-      param: typeof fields.param === 'string' ? fields.param : null,
-      code: typeof fields.code === 'string' ? fields.code : null,
+      // Cut after scrubbing: a cut first could leave the head of a key that no longer matches.
+      message: scrub(message).slice(0, 2_000),
+      type: optional(fields.type) ?? 'invalid_request_error',
+      param: optional(fields.param),
+      code: optional(fields.code),
     },
   });
 }
