@@ -117,9 +117,9 @@ function scrub(text: string): string {
 
 /**
  * JSON escapes (`\/`, `\u0073`) and percent-encoding decoded, so a credential written that
- * way has its shape again. NOTE: src/providers/scrub.ts has the full decoder (and matches
- * the configured keys themselves); this one is kept apart because policy/ imports nothing
- * from the layers that import it.
+ * way has its shape again. NOTE: src/providers/escapes.ts has the full decoder (and
+ * scrub.ts matches the configured keys themselves); this short one is kept apart because
+ * policy/ imports nothing from the layers that import it, and details are short.
  */
 function decodeEscapes(text: string): string {
   let out = text;
