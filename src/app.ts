@@ -25,6 +25,7 @@ import { embeddingsHandler } from './http/routes/embeddings.js';
 import { modelResponse, modelsResponse } from './http/routes/models.js';
 import { mountOps } from './http/routes/ops.js';
 import { createProvider, type JsonAnswer, type Provider } from './providers/index.js';
+import { ProviderCooldowns } from './routing/cooldowns.js';
 import { FallbackEngine } from './routing/engine.js';
 import { CONTRACT_TASKS, Supervisor, type TaskContext } from './tasks/index.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
@@ -131,11 +132,22 @@ export function createApp(options: AppOptions): App {
           }),
         }),
   });
+  // A 429's Retry-After, remembered per provider; with Redis, every replica hears of it.
+  const cooldowns = new ProviderCooldowns({
+    providers: providers.map((p) => p.name),
+    maxMs: config.routing.cooldown.maxMs,
+    registry,
+    logger,
+    redis,
+    keyPrefix: redisConfig?.keyPrefix ?? 'llmp',
+    shareErrors: cacheMetrics.redisErrors.publish,
+  });
   const engine = new FallbackEngine({
     providers,
     routing: config.routing,
     metrics,
     health: (p) => health.health(p),
+    cooldowns,
   });
 
   const cache = config.cache.enabled
@@ -352,6 +364,7 @@ export function createApp(options: AppOptions): App {
       if (state !== 'starting') return;
       health.start();
       cache?.start();
+      cooldowns.start();
       state = 'ready';
     },
     drain,
@@ -359,6 +372,7 @@ export function createApp(options: AppOptions): App {
       closed ??= (async () => {
         const summary = await drain();
         await Promise.all(providers.map((p) => p.close()));
+        await cooldowns.close();
         if (redis !== undefined) await closeRedis(redis, 1_000);
         stopRuntimeMetrics();
         return summary;

@@ -100,6 +100,8 @@ const routingSchema = z.strictObject({
       halfOpenMaxTrials: positiveInt().default(1),
     })
     .prefault({}),
+  /** A 429's Retry-After is remembered per provider for up to maxMs (0: not remembered). */
+  cooldown: z.strictObject({ maxMs: nonNegativeInt().default(60_000) }).prefault({}),
   healthCheck: z
     .strictObject({
       enabled: flag().default(true),

@@ -1,6 +1,7 @@
 /**
  * One fallback branch: tries one provider (with retries for retryable failures, honouring
- * Retry-After, never once a stream has started), feeding its circuit breaker and metrics.
+ * Retry-After, never once a stream has started), feeding its circuit breaker, its rate-limit
+ * cooldown and metrics. No try is sent while the breaker is open or the cooldown lasts.
  * Runs as a `fallback_engine/attempt` task; a winning stream's attempt stays alive, holding
  * the upstream connection, until the stream has been relayed.
  */
@@ -18,7 +19,13 @@ import { Cancellation, type CancelSignal } from '../tasks/cancellation.js';
 import { sleep, TaskCancelledError, type TaskContext } from '../tasks/index.js';
 import { armTimer } from '../tasks/timers.js';
 import type { ProviderInstruments, UpstreamOutcome } from '../telemetry/proxy-metrics.js';
-import { retryDelay, shouldRetry, type CircuitBreaker, type FailureKind } from './policy/index.js';
+import {
+  retryDelay,
+  retryWaitMs,
+  shouldRetry,
+  type CircuitBreaker,
+  type FailureKind,
+} from './policy/index.js';
 
 export type Answer = ChatAnswer;
 
@@ -35,6 +42,28 @@ export class BreakerOpenError extends UpstreamError {
   }
 }
 
+/** Not sent: the provider is cooling down after a 429 (here or, shared, on another replica). */
+export class CoolingDownError extends UpstreamError {
+  constructor(remainingMs: number) {
+    super('rate_limited', 'rate limited, cooling down', undefined, remainingMs);
+  }
+}
+
+/**
+ * Each provider's rate-limit cooldown (routing/cooldowns.ts, policy/cooldown.ts). Like the
+ * breaker, every try admitted by `tryAcquire` ends with `onFailure` or `settle`.
+ */
+export interface CooldownGate {
+  /** Milliseconds before the provider may be sent a request; 0 when it may now. */
+  remainingMs(provider: string): number;
+  /** Asks to send one try; after a cooldown only one (the trial) goes until it is answered. */
+  tryAcquire(provider: string): boolean;
+  /** The try was answered, or ended without a verdict (cancelled, refused by the breaker). */
+  settle(provider: string): void;
+  /** The try failed: a 429 with Retry-After starts or extends the cooldown; else settles. */
+  onFailure(provider: string, kind: FailureKind, retryAfterMs: number | undefined): void;
+}
+
 const OUTCOME: Record<FailureKind, UpstreamOutcome> = {
   server_error: 'server_error',
   timeout: 'timeout',
@@ -48,6 +77,7 @@ const OUTCOME: Record<FailureKind, UpstreamOutcome> = {
 export interface AttemptDeps {
   provider: Provider;
   breaker: CircuitBreaker;
+  cooldowns: CooldownGate;
   metrics: ProviderInstruments;
   retries: RetryConfig;
 }
@@ -78,12 +108,19 @@ export async function runAttempt<T extends Answer>(
   otelContext: Context,
   onAnswer: (answer: T) => Promise<void> | undefined,
 ): Promise<void> {
-  const { provider, breaker, metrics, retries } = deps;
-  // A retry refused because this attempt's own failures just opened the breaker ends with
-  // that failure: the provider was tried, and the client's summary must say how it failed.
+  const { provider, breaker, cooldowns, metrics } = deps;
+  // A retry refused because this attempt's own failures just opened the breaker (or another
+  // 429 extended the cooldown) ends with that failure: the provider was tried, and the
+  // client's summary must say how it failed.
   let last: UpstreamError | undefined;
   for (let attempt = 1; ; attempt++) {
-    if (!breaker.tryAcquire()) throw last ?? new BreakerOpenError();
+    if (!cooldowns.tryAcquire(provider.name)) {
+      throw last ?? new CoolingDownError(cooldowns.remainingMs(provider.name));
+    }
+    if (!breaker.tryAcquire()) {
+      cooldowns.settle(provider.name);
+      throw last ?? new BreakerOpenError();
+    }
     if (attempt > 1) metrics.retries.inc();
     const started = performance.now();
     let answer: T;
@@ -95,26 +132,22 @@ export async function runAttempt<T extends Answer>(
       const e = classify(err, task);
       if (e.kind === 'cancelled') {
         breaker.release();
+        cooldowns.settle(provider.name);
         metrics.outcomes.cancelled.inc();
         throw e;
       }
       breaker.onFailure(e.kind);
+      cooldowns.onFailure(provider.name, e.kind, e.retryAfterMs);
       metrics.outcomes[OUTCOME[e.kind]].inc();
       metrics.duration.observe((performance.now() - started) / 1000);
-      const delay = shouldRetry({
-        attempt,
-        maxAttempts: retries.maxAttempts,
-        kind: e.kind,
-        streamedBytes: false,
-      })
-        ? retryDelay(attempt, e.kind, e.retryAfterMs, retries)
-        : undefined;
-      if (delay === undefined) throw e;
+      const wait = retryWait(deps, attempt, e);
+      if (wait === undefined) throw e;
       last = e;
-      if (!(await sleep(delay, task.signal))) throw new UpstreamError('cancelled', 'cancelled');
+      if (!(await sleep(wait, task.signal))) throw new UpstreamError('cancelled', 'cancelled');
       continue;
     }
     breaker.onSuccess();
+    cooldowns.settle(provider.name);
     if (answer.kind === 'stream') metrics.ttft.observe((performance.now() - started) / 1000);
     const relay: RelayWatch = { ended: false, failure: undefined };
     const hold = onAnswer(watched(answer, task, relay));
@@ -136,6 +169,24 @@ export async function runAttempt<T extends Answer>(
     }
     return;
   }
+}
+
+/**
+ * How long to wait before the next try on this provider after failure `e`, or undefined to
+ * give up on it now: the retry policy's delay, stretched to the end of the provider's
+ * cooldown (a try is refused while it lasts) unless that is further off than maxDelayMs.
+ */
+function retryWait(deps: AttemptDeps, attempt: number, e: UpstreamError): number | undefined {
+  const { retries } = deps;
+  const retry = shouldRetry({
+    attempt,
+    maxAttempts: retries.maxAttempts,
+    kind: e.kind,
+    streamedBytes: false,
+  });
+  const delay = retry ? retryDelay(attempt, e.kind, e.retryAfterMs, retries) : undefined;
+  if (delay === undefined) return undefined;
+  return retryWaitMs(delay, deps.cooldowns.remainingMs(deps.provider.name), retries.maxDelayMs);
 }
 
 /** How the relay of a won stream went, as seen by its upstream iterator. */

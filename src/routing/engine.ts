@@ -17,7 +17,15 @@ import {
   type TaskHandle,
 } from '../tasks/index.js';
 import type { ProxyMetrics } from '../telemetry/proxy-metrics.js';
-import { BreakerOpenError, classify, runAttempt, type Answer, type Operation } from './attempt.js';
+import {
+  BreakerOpenError,
+  classify,
+  CoolingDownError,
+  runAttempt,
+  type Answer,
+  type CooldownGate,
+  type Operation,
+} from './attempt.js';
 import {
   attemptSchedule,
   CircuitBreaker,
@@ -45,6 +53,8 @@ export interface EngineDeps {
   routing: RoutingConfig;
   metrics: ProxyMetrics;
   health: (provider: string) => ProviderHealth;
+  /** Rate-limit cooldowns: a provider cooling down is skipped like an open breaker. */
+  cooldowns: CooldownGate;
 }
 
 /** 4xx answers that are about the request itself: every provider would say the same. */
@@ -111,6 +121,7 @@ export class FallbackEngine {
       enabled: p.config.enabled,
       health: this.deps.health(p.name),
       breaker: this.breakers.get(p.name)!.state,
+      coolingDown: this.deps.cooldowns.remainingMs(p.name) > 0,
     }));
     return orderCandidates({ model, providers: infos }).map((c) => this.byName.get(c.name)!);
   }
@@ -201,6 +212,7 @@ class Race<T extends Answer> {
           {
             provider,
             breaker: this.breakers.get(provider.name)!,
+            cooldowns: this.deps.cooldowns,
             metrics,
             retries: this.deps.routing.retries,
           },
@@ -237,7 +249,11 @@ class Race<T extends Answer> {
         }
         this.failed(
           provider.name,
-          e instanceof BreakerOpenError ? 'breaker_open' : e.kind,
+          e instanceof BreakerOpenError
+            ? 'breaker_open'
+            : e instanceof CoolingDownError
+              ? 'cooling_down'
+              : e.kind,
           e.status,
           e.message,
           t0,

