@@ -127,6 +127,98 @@ describe('responseCacheKey', () => {
   });
 });
 
+/** A chat body as a client wrote it, parsed the way the proxy parses it. */
+const sent = (text: string) =>
+  responseCacheKey('chat', JSON.parse(text) as Record<string, unknown>, { text });
+const withSeed = (seed: string) =>
+  sent(`{"model":"m","temperature":0,"seed":${seed},"messages":[{"role":"user","content":"hi"}]}`);
+
+describe('responseCacheKey: numbers past what a double holds', () => {
+  it.each([
+    ['9007199254740993', '9007199254740992'],
+    ['12345678901234567891', '12345678901234567890'],
+    ['-9007199254740993', '-9007199254740992'],
+    ['9007199254740992', '9007199254740992.0'],
+    ['1e400', '-1e400'],
+  ])('keys %s apart from %s, which parse alike', (a, b) => {
+    expect(withSeed(a)).not.toBe(withSeed(b));
+  });
+
+  it('keys a fraction or an exponent by its double, which is what upstream parses too', () => {
+    expect(withSeed('0.30000000000000001')).toBe(withSeed('0.3'));
+    expect(withSeed('1e3')).toBe(withSeed('1000'));
+  });
+
+  it('keys a precise number by its text wherever it is (a uint64 bound in a tool schema)', () => {
+    const tool = (max: string) =>
+      sent(
+        `{"model":"m","messages":[],"tools":[{"type":"function","function":{"name":"f",` +
+          `"parameters":{"type":"object","properties":{"n":{"type":"integer","maximum":${max}}}}}}]}`,
+      );
+    expect(tool('18446744073709551615')).not.toBe(tool('18446744073709551614'));
+  });
+
+  it('keeps the same key for the same exact number in a different key order', () => {
+    expect(sent('{"seed":9007199254740993,"model":"m","n":1}')).toBe(
+      sent('{ "n" : 1 , "model":"m", "seed" : 9007199254740993 }'),
+    );
+  });
+
+  it("gives today's key when every number survives parsing, however it is written", () => {
+    const text =
+      '{"model":"m","temperature":0.0,"top_p":1.50,"frequency_penalty":1e-5,"max_tokens":32,' +
+      '"seed":9007199254740991,"logit_bias":{"50256":-100},"messages":[{"role":"user",' +
+      '"content":"call 12345678901234567891, [1e400] now"}]}';
+    expect(sent(text)).toBe(responseCacheKey('chat', JSON.parse(text) as Record<string, unknown>));
+  });
+
+  it("gives today's key to large doubles written as doubles (parsed again, none kept)", () => {
+    const text = '{"model":"m","seed":1e300,"top_k":2.5e20,"x":-1.7e308,"y":1e-400}';
+    expect(sent(text)).toBe(responseCacheKey('chat', JSON.parse(text) as Record<string, unknown>));
+  });
+
+  it('follows the parse for a repeated member: the last one counts', () => {
+    expect(sent('{"model":"m","seed":9007199254740993,"seed":7}')).toBe(
+      sent('{"model":"m","seed":7}'),
+    );
+    expect(sent('{"model":"m","seed":7,"seed":9007199254740993}')).toBe(
+      sent('{"model":"m","seed":9007199254740993}'),
+    );
+  });
+
+  it('leaves the fields that do not decide the answer out, exact numbers or not', () => {
+    expect(sent('{"model":"m","seed":9007199254740993,"user":"a","stream":true}')).toBe(
+      sent('{"model":"m","seed":9007199254740993}'),
+    );
+  });
+
+  it('keeps a member named __proto__ when keying exact numbers', () => {
+    expect(sent('{"model":"m","seed":9007199254740993,"__proto__":{"x":1}}')).not.toBe(
+      sent('{"model":"m","seed":9007199254740993}'),
+    );
+  });
+});
+
+describe('responseCacheKey: client scope', () => {
+  it('keys the same body apart for two client scopes', () => {
+    expect(responseCacheKey('chat', chat, { scope: 'scope-a' })).not.toBe(
+      responseCacheKey('chat', chat, { scope: 'scope-b' }),
+    );
+  });
+
+  it('gives the shared key (no scope) apart from every scoped one', () => {
+    expect(responseCacheKey('chat', chat, { scope: 'scope-a' })).not.toBe(
+      responseCacheKey('chat', chat),
+    );
+  });
+
+  it('keeps a body member named scope apart from the client scope', () => {
+    expect(responseCacheKey('chat', { ...chat, scope: 'scope-a' })).not.toBe(
+      responseCacheKey('chat', chat, { scope: 'scope-a' }),
+    );
+  });
+});
+
 describe('forbidsCache', () => {
   it.each([
     ['no-cache', true],

@@ -4,6 +4,7 @@
  */
 import { hash } from 'node:crypto';
 import { isRecord } from '../json.js';
+import { ExactNumber, mayBeRounded, parseExact } from './exact-numbers.js';
 
 export type CacheableKind = 'chat' | 'embeddings';
 
@@ -40,44 +41,82 @@ const DELIVERY_OPTIONS: ReadonlySet<string> = new Set(['include_usage', 'include
 /**
  * JSON with object keys sorted at every depth, so two bodies that differ only in key order
  * serialise identically. Like JSON.stringify: undefined members are left out, non-finite
- * numbers become null.
+ * numbers become null. An ExactNumber is written as `#` and its text, which no JSON value is.
  */
 export function canonicalJson(value: unknown): string {
+  return canonical(value, undefined);
+}
+
+/** canonicalJson, noting in `rounded.seen` any number that parsing may have rounded. */
+function canonical(value: unknown, rounded: { seen: boolean } | undefined): string {
   if (value === null || typeof value !== 'object') {
+    if (rounded !== undefined && typeof value === 'number' && mayBeRounded(value))
+      rounded.seen = true;
     return JSON.stringify(value ?? null) ?? 'null';
   }
+  if (value instanceof ExactNumber) return `#${value.text}`;
   if (Array.isArray(value)) {
-    return `[${value.map((v: unknown) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+    return `[${value.map((v: unknown) => (v === undefined ? 'null' : canonical(v, rounded))).join(',')}]`;
   }
   const record = value as Record<string, unknown>;
   const members = Object.keys(record)
     .sort()
     .filter((k) => record[k] !== undefined)
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`);
+    .map((k) => `${JSON.stringify(k)}:${canonical(record[k], rounded)}`);
   return `{${members.join(',')}}`;
+}
+
+/** What besides the body decides a request's cache key. */
+export interface CacheKeyContext {
+  /**
+   * The text the body was parsed from. An integer that parsing rounded (past 2^53) goes
+   * upstream as written, so it is keyed by that text (see exact-numbers.ts).
+   */
+  text?: string | undefined;
+  /**
+   * The client's cache scope: an entry stored in one scope is never found from another.
+   * Absent: one scope shared by every client.
+   */
+  scope?: string | undefined;
 }
 
 /**
  * The cache key of a request: sha256 (hex) of the canonical JSON of the body without the
  * fields that do not decide the answer, tagged with the kind so a chat and an embeddings
- * body can never collide. A top-level field sent as null counts as absent (SDKs send either
- * for "provider default").
+ * body can never collide, and with the client's scope when it has one. A top-level field
+ * sent as null counts as absent (SDKs send either for "provider default").
  */
-export function responseCacheKey(kind: CacheableKind, body: Record<string, unknown>): string {
+export function responseCacheKey(
+  kind: CacheableKind,
+  body: Record<string, unknown>,
+  context: CacheKeyContext = {},
+): string {
+  const rounded = { seen: false };
+  let text = canonical(keyed(kind, body, context.scope), rounded);
+  // Rare: a number that may have been rounded. The text says whether it was, and how.
+  const exact = rounded.seen && context.text !== undefined ? parseExact(context.text) : undefined;
+  if (exact !== undefined) text = canonical(keyed(kind, exact, context.scope), undefined);
+  return hash('sha256', text, 'hex');
+}
+
+/** The body's members that decide the answer, wrapped with the kind and scope. */
+function keyed(kind: CacheableKind, body: Record<string, unknown>, scope: string | undefined) {
   const skip = NOT_THE_ANSWER[kind];
   // Entries, not assignment: a body's own "__proto__" member must stay a member.
   const picked: [string, unknown][] = [];
   for (const [field, v] of Object.entries(body)) {
     if (v !== undefined && v !== null && !skip.has(field)) picked.push([field, v]);
   }
-  if (kind === 'chat' && isRecord(body.stream_options)) {
-    const rest = Object.entries(body.stream_options).filter(
+  const options = body.stream_options;
+  if (kind === 'chat' && isRecord(options) && !(options instanceof ExactNumber)) {
+    const rest = Object.entries(options).filter(
       ([option, v]) => v !== undefined && v !== null && !DELIVERY_OPTIONS.has(option),
     );
     if (rest.length > 0) picked.push(['stream_options', Object.fromEntries(rest)]);
   }
-  // The kind wraps the body, so no body member (a field named "kind") can stand in for it.
-  return hash('sha256', canonicalJson({ kind, body: Object.fromEntries(picked) }), 'hex');
+  // The kind and scope wrap the body, so no body member (a field named "kind") stands in.
+  const members = Object.fromEntries(picked);
+  return scope === undefined ? { kind, body: members } : { kind, scope, body: members };
 }
 
 export interface CacheDecisionInput {

@@ -81,7 +81,7 @@ export function chatHandler(deps: ChatDeps) {
       });
       headers['x-llm-proxy-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
       if (decision === 'lookup') {
-        key = responseCacheKey('chat', raw);
+        key = responseCacheKey('chat', raw, { text });
         const hit = await deps.cache.get(key);
         // An entry that cannot be replayed in this shape (stored before answers were checked)
         // is answered from upstream, whose answer then replaces it.

@@ -13,7 +13,7 @@ import { merged } from '../../objects.js';
 
 export function embeddingsHandler(deps: ChatDeps) {
   return async function embeddings(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const { value: raw } = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
+    const { value: raw, text } = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
     const body = parseEmbeddingsRequest(raw);
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
     genAiRequest(io.span, 'embeddings', { model: body.model });
@@ -29,7 +29,7 @@ export function embeddingsHandler(deps: ChatDeps) {
       });
       if (decision === 'lookup') {
         headers['x-llm-proxy-cache'] = 'miss';
-        key = responseCacheKey('embeddings', raw);
+        key = responseCacheKey('embeddings', raw, { text });
         const hit = await deps.cache.get(key);
         if (hit?.answer.body !== undefined) {
           sendJson(
