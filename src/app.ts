@@ -251,6 +251,7 @@ export function createApp(options: AppOptions): App {
     metrics,
     cache,
     cacheNonDeterministic: config.cache.cacheNonDeterministic,
+    cacheScope: config.cache.scope,
     condenser,
     bodyLimitBytes: config.server.bodyLimitBytes,
   };

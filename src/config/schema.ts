@@ -144,6 +144,8 @@ const cacheSchema = z.strictObject({
   maxEntryBytes: positiveInt().default(4 * MiB),
   /** Cache requests with temperature > 0 too (same prompt, same answer). */
   cacheNonDeterministic: flag().default(false),
+  /** key: each client key has its own entries; shared: one set for all (a hit tells). */
+  scope: z.enum(['key', 'shared']).default('key'),
   cleanupIntervalMs: positiveInt().default(60_000),
   monitorIntervalMs: positiveInt().default(15_000),
   warm: z

@@ -9,19 +9,37 @@ import type { IncomingHttpHeaders } from 'node:http';
 // One-shot hashing (Node >= 20.12): half the cost of a createHash() chain on the hot path.
 const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
 
+/**
+ * A client key's response cache scope (cache.scope: key): the same for a key in every replica
+ * and whatever its place in the list, and not the key, nor the digest it is checked against.
+ */
+const scopeOfKey = (key: string): string =>
+  hash('sha256', `llm-proxy cache scope\n${key}`, 'base64url');
+
 export class KeySet {
   private readonly digests: Buffer[];
+  // Computed once here, so a request pays nothing for its scope beyond finding its key.
+  private readonly scopes: string[];
   constructor(keys: readonly string[]) {
     this.digests = keys.map(digest);
+    this.scopes = keys.map(scopeOfKey);
   }
   get size(): number {
     return this.digests.length;
   }
-  /** Checks every configured key (no early exit) so timing does not reveal which matched. */
   has(candidate: string): boolean {
+    return this.scopeOf(candidate) !== undefined;
+  }
+  /**
+   * The cache scope of the configured key equal to `candidate`, undefined when none is.
+   * Checks every configured key (no early exit) so timing does not reveal which matched.
+   */
+  scopeOf(candidate: string): string | undefined {
     const d = digest(candidate);
-    let found = false;
-    for (const k of this.digests) found = timingSafeEqual(k, d) || found;
+    let found: string | undefined;
+    for (let i = 0; i < this.digests.length; i++) {
+      if (timingSafeEqual(this.digests[i]!, d)) found = this.scopes[i];
+    }
     return found;
   }
 }

@@ -32,6 +32,8 @@ export interface RequestIO {
   traceId?: string;
   /** The provider that answered, once known (for the access log line). */
   provider?: string;
+  /** The response cache scope of the client key used; absent without keys (one scope). */
+  clientScope?: string;
 }
 
 export type ProxyHandler = (ctx: TaskContext, io: RequestIO) => Promise<void>;
@@ -81,8 +83,10 @@ export function serveProxied(
     if (repeatedAuthorization(req.rawHeaders)) return refuse(errors.repeatedAuthorization());
     const presented = presentedKey(req.headers);
     if (presented === undefined) return refuse(errors.missingKey());
-    if (!deps.keys.has(presented)) return refuse(errors.invalidKey());
+    const scope = deps.keys.scopeOf(presented);
+    if (scope === undefined) return refuse(errors.invalidKey());
     key = presented;
+    io.clientScope = scope;
   }
   const retryAfter = deps.rateLimit?.(key);
   if (retryAfter instanceof Promise) {

@@ -36,9 +36,15 @@ export interface ChatDeps {
   metrics: ProxyMetrics;
   cache: UnifiedCache | undefined;
   cacheNonDeterministic: boolean;
+  /** cache.scope: `key` keeps each client key's entries apart; `shared` pools them. */
+  cacheScope: 'key' | 'shared';
   condenser: Condenser | undefined;
   bodyLimitBytes: number;
 }
+
+/** The scope a request's cache entries live in: none (one for all) when config shares them. */
+export const cacheScope = (deps: ChatDeps, io: RequestIO): string | undefined =>
+  deps.cacheScope === 'shared' ? undefined : io.clientScope;
 
 export function recordUsage(
   metrics: ProxyMetrics,
@@ -81,7 +87,7 @@ export function chatHandler(deps: ChatDeps) {
       });
       headers['x-llm-proxy-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
       if (decision === 'lookup') {
-        key = responseCacheKey('chat', raw, { text });
+        key = responseCacheKey('chat', raw, { text, scope: cacheScope(deps, io) });
         const hit = await deps.cache.get(key);
         // An entry that cannot be replayed in this shape (stored before answers were checked)
         // is answered from upstream, whose answer then replaces it.

@@ -8,7 +8,7 @@ import type { RequestIO } from '../proxy-request.js';
 import { sendJson, type ExtraHeaders } from '../respond.js';
 import { genAiRequest, genAiResponse } from '../request-span.js';
 import { parseEmbeddingsRequest } from '../validate.js';
-import { recordUsage, type ChatDeps } from './chat.js';
+import { cacheScope, recordUsage, type ChatDeps } from './chat.js';
 import { merged } from '../../objects.js';
 
 export function embeddingsHandler(deps: ChatDeps) {
@@ -29,7 +29,7 @@ export function embeddingsHandler(deps: ChatDeps) {
       });
       if (decision === 'lookup') {
         headers['x-llm-proxy-cache'] = 'miss';
-        key = responseCacheKey('embeddings', raw, { text });
+        key = responseCacheKey('embeddings', raw, { text, scope: cacheScope(deps, io) });
         const hit = await deps.cache.get(key);
         if (hit?.answer.body !== undefined) {
           sendJson(
