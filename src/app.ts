@@ -18,6 +18,7 @@ import { KeySet } from './http/auth.js';
 import { createRateLimiter } from './http/rate-limit.js';
 import { corsMiddleware } from './http/cors.js';
 import { errors, ProxyError } from './http/errors.js';
+import { Admission } from './http/admission.js';
 import { serveProxied, type ProxyHandler, type ProxyRequestDeps } from './http/proxy-request.js';
 import { sendError } from './http/respond.js';
 import { chatHandler, type ChatDeps } from './http/routes/chat.js';
@@ -83,8 +84,10 @@ export function createApp(options: AppOptions): App {
   const overrides = Object.fromEntries(
     Object.entries(config.tasks).map(([k, v]) => [k, { ...v }]),
   ) as Record<string, { graceMs?: number; maxConcurrent?: number }>;
+  // A request task is receiving its body or holding an in-flight slot (http/admission.ts):
+  // the task limit only backs those two bounds up.
   overrides['http/request'] = {
-    maxConcurrent: config.server.maxInFlight,
+    maxConcurrent: config.server.maxInFlight + config.server.maxReceiving,
     ...overrides['http/request'],
   };
   const supervisor = new Supervisor({
@@ -236,6 +239,8 @@ export function createApp(options: AppOptions): App {
     gate: { accepting: () => state === 'ready' || state === 'starting' },
     tracer: options.tracer,
     requestTimeoutMs: config.server.requestTimeoutMs,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    admission: new Admission(config.server),
   };
   const rateLimit = config.auth.rateLimit;
   if (rateLimit !== undefined) {

@@ -23,6 +23,8 @@ describe('parseConfig: defaults', () => {
       port: 8080,
       bodyLimitBytes: 4 * 1024 * 1024,
       maxInFlight: 256,
+      maxReceiving: 256,
+      maxReceivingPerKey: 64,
       shutdownDeadlineMs: 15_000,
       receiveTimeoutMs: 30_000,
       requestTimeoutMs: 600_000,

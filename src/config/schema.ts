@@ -37,12 +37,19 @@ const serverSchema = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: int(0, 65_535).default(8080),
   bodyLimitBytes: positiveInt().default(4 * MiB),
-  /** Requests in flight beyond which the proxy sheds load with 503 + Retry-After. */
+  /**
+   * Requests in flight (body received whole, being served) beyond which the proxy sheds
+   * load with 503 + Retry-After.
+   */
   maxInFlight: positiveInt().default(256),
+  /** Request bodies being received at once, apart from maxInFlight: past it, 503. */
+  maxReceiving: positiveInt().default(256),
+  /** Of those, with one client key: past it, 429 (a quarter, so one key cannot take all). */
+  maxReceivingPerKey: positiveInt().default(64),
   shutdownDeadlineMs: positiveInt().default(15_000),
   /**
    * How long a client may take to send a whole request, headers and body: past it Node
-   * answers 408 and closes the connection, so slow senders cannot hold in-flight slots.
+   * answers 408 and closes the connection, so a slow sender holds its receiving place no longer.
    */
   receiveTimeoutMs: positiveInt().default(30_000),
   /** One request, body in to last byte out. 10 min: the OpenAI SDK's own default timeout. */

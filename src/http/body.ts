@@ -145,22 +145,27 @@ export function discardRest(
 /** application/json and application/*+json: what a client that means JSON labels it. */
 const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\b/i;
 
+/** The request frames a body (RFC 9112 6.3): one to read before the request is served. */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 /**
- * Parses a JSON object body whatever its Content-Type says, as OpenAI-compatible gateways do:
- * clients often omit it, and `curl -d` labels JSON application/x-www-form-urlencoded. A label
- * that is not JSON only matters once the body fails to parse: then the 400 names it.
+ * Parses a JSON object body (read by the request's task: RequestIO.body; none reads as empty)
+ * whatever its Content-Type says, as OpenAI-compatible gateways do: clients often omit it,
+ * and `curl -d` labels JSON application/x-www-form-urlencoded. A label that is not JSON only
+ * matters once the body fails to parse: then the 400 names it.
  */
-export async function readJsonObject(
-  req: IncomingMessage,
-  limit: number,
-  task?: Cancellable,
-): Promise<{ value: Record<string, unknown>; text: string }> {
-  const text = (await readBody(req, limit, task)).toString('utf8');
+export function parseJsonObject(
+  body: Buffer | undefined,
+  contentType: string | undefined,
+): { value: Record<string, unknown>; text: string } {
+  const text = body === undefined ? '' : body.toString('utf8');
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    const contentType = req.headers['content-type'];
     const mislabelled =
       contentType !== undefined && JSON_TYPE.test(contentType) ? undefined : { contentType };
     throw errors.badJson((err as Error).message, mislabelled);

@@ -155,6 +155,24 @@ export const errors = {
       code: 'overloaded',
       retryAfter,
     }),
+  // 429: this key's own uploads fill its share, so another replica would not help; slowing
+  // down does (SDKs retry a 429 after Retry-After).
+  tooManyUploads: (perKey: number) =>
+    new ProxyError(
+      429,
+      `Too many request bodies are being sent at once with this API key ` +
+        `(server.maxReceivingPerKey: ${perKey}). Finish or cancel the uploads in progress, ` +
+        'or send bodies faster, then retry after the time in Retry-After.',
+      { code: 'too_many_uploads', retryAfter: 1 },
+    ),
+  // 503, as for maxInFlight: the proxy's room is full, not by this client's doing alone.
+  receivingFull: (total: number) =>
+    new ProxyError(
+      503,
+      `The proxy is receiving as many request bodies as it allows (server.maxReceiving: ` +
+        `${total}). Retry shortly, or on another replica.`,
+      { type: 'overloaded_error', code: 'overloaded', retryAfter: 1 },
+    ),
   requestTimeout: (ms: number) =>
     new ProxyError(
       504,

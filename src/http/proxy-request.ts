@@ -3,6 +3,9 @@
  * it (fallback attempts, condensation). The task lasts until the response (or stream) has
  * ended; if the client goes away first, the task is cancelled with reason `client_gone`,
  * which closes the upstream sockets of every branch within the same tick.
+ *
+ * The task reads the body first, then takes an in-flight slot (see admission.ts): its
+ * deadline and cancellation cover the read, and a body still arriving holds no slot.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span, Tracer } from '@opentelemetry/api';
@@ -17,6 +20,8 @@ import {
 import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
 import type { KeySet } from './auth.js';
 import { presentedKey, repeatedAuthorization } from './auth.js';
+import type { Admission } from './admission.js';
+import { hasBody, readBody } from './body.js';
 import { ProxyError, errors } from './errors.js';
 import { finishServerSpan, serverSpan } from './request-span.js';
 import { endSseWithError, sendError } from './respond.js';
@@ -34,6 +39,8 @@ export interface RequestIO {
   provider?: string;
   /** The response cache scope of the client key used; absent without keys (one scope). */
   clientScope?: string;
+  /** The request body, read whole before the handler runs; absent when none was sent. */
+  body?: Buffer;
 }
 
 export type ProxyHandler = (ctx: TaskContext, io: RequestIO) => Promise<void>;
@@ -54,6 +61,10 @@ export interface ProxyRequestDeps {
   tracer?: Tracer | undefined;
   /** server.requestTimeoutMs: the request task's deadline, body read to last byte sent. */
   requestTimeoutMs: number;
+  /** server.bodyLimitBytes: a larger body is refused (413). */
+  bodyLimitBytes: number;
+  /** Bodies being received, and requests in flight, within the server's bounds. */
+  admission: Admission;
 }
 
 export function serveProxied(
@@ -104,42 +115,30 @@ export function serveProxied(
     metrics.shed.rate_limit.inc();
     return refuse(errors.rateLimited(retryAfter));
   }
+  if (deps.admission.full) {
+    metrics.shed.overload.inc();
+    return refuse(errors.overloaded(1));
+  }
+  const receiving = hasBody(req);
+  if (receiving) {
+    const refusal = deps.admission.startReceiving(io.clientScope);
+    if (refusal !== undefined) {
+      (refusal.status === 429 ? metrics.shed.rate_limit : metrics.shed.overload).inc();
+      return refuse(refusal);
+    }
+  }
 
   let handle;
   try {
     handle = deps.scope.spawn(
       HTTP_REQUEST,
-      async (ctx) => {
-        const span = ctx.span;
-        if (span !== undefined) {
-          io.span = span;
-          io.traceId = span.spanContext().traceId;
-          // The SDK reports it as a response's or error's `request_id`: what a client logs
-          // finds the request's trace, and the proxy's log lines (`trace_id`).
-          res.setHeader('x-request-id', io.traceId);
-        }
-        try {
-          await handler(ctx, io);
-        } catch (err) {
-          if (ctx.cancelled) return;
-          const proxyErr = err instanceof ProxyError ? err : internal(deps.logger, err, io.traceId);
-          if (proxyErr.status >= 500) {
-            deps.logger.warn(
-              { route, status: proxyErr.status, code: proxyErr.code, trace_id: io.traceId },
-              proxyErr.message,
-            );
-          }
-          if (res.headersSent) endSseWithError(res, proxyErr);
-          else sendError(res, proxyErr);
-        } finally {
-          if (span !== undefined) finishServerSpan(span, res.statusCode);
-        }
-      },
+      (ctx) => runRequest(ctx, deps, route, io, handler, receiving),
       deps.tracer === undefined
         ? { deadlineMs: deps.requestTimeoutMs }
         : { ...serverSpan(req, route), deadlineMs: deps.requestTimeoutMs },
     );
   } catch (err) {
+    if (receiving) deps.admission.doneReceiving(io.clientScope);
     if (!(err instanceof TaskRejectedError)) throw err;
     if (err.reason === 'limit') {
       metrics.shed.overload.inc();
@@ -148,7 +147,6 @@ export function serveProxied(
     metrics.shed.draining.inc();
     return refuse(errors.draining());
   }
-  metrics.inflight.inc();
   const onClose = (): void => {
     if (!res.writableFinished) handle.cancel('client_gone');
   };
@@ -160,7 +158,6 @@ export function serveProxied(
       if (res.headersSent) endSseWithError(res, err);
       else sendError(res, err);
     }
-    metrics.inflight.dec();
     finish();
     const ms = performance.now() - started;
     metrics.overhead.observe(Math.max(0, ms - io.upstreamMs) / 1000);
@@ -177,6 +174,63 @@ export function serveProxied(
       );
     }
   });
+}
+
+/**
+ * The request's task: reads the body (holding its receiving place meanwhile), then runs the
+ * handler in an in-flight slot, or sheds the request if every slot was taken in between.
+ */
+async function runRequest(
+  ctx: TaskContext,
+  deps: ProxyRequestDeps,
+  route: Route,
+  io: RequestIO,
+  handler: ProxyHandler,
+  receiving: boolean,
+): Promise<void> {
+  const { res } = io;
+  const span = ctx.span;
+  if (span !== undefined) {
+    io.span = span;
+    io.traceId = span.spanContext().traceId;
+    // The SDK reports it as a response's or error's `request_id`: what a client logs
+    // finds the request's trace, and the proxy's log lines (`trace_id`).
+    res.setHeader('x-request-id', io.traceId);
+  }
+  try {
+    if (receiving) {
+      try {
+        io.body = await readBody(io.req, deps.bodyLimitBytes, ctx);
+      } finally {
+        deps.admission.doneReceiving(io.clientScope);
+      }
+    }
+    if (!deps.admission.take()) {
+      deps.metrics.shed.overload.inc();
+      sendError(res, errors.overloaded(1));
+      return;
+    }
+    deps.metrics.inflight.inc();
+    try {
+      await handler(ctx, io);
+    } finally {
+      deps.admission.release();
+      deps.metrics.inflight.dec();
+    }
+  } catch (err) {
+    if (ctx.cancelled) return;
+    const proxyErr = err instanceof ProxyError ? err : internal(deps.logger, err, io.traceId);
+    if (proxyErr.status >= 500) {
+      deps.logger.warn(
+        { route, status: proxyErr.status, code: proxyErr.code, trace_id: io.traceId },
+        proxyErr.message,
+      );
+    }
+    if (res.headersSent) endSseWithError(res, proxyErr);
+    else sendError(res, proxyErr);
+  } finally {
+    if (span !== undefined) finishServerSpan(span, res.statusCode);
+  }
 }
 
 /**

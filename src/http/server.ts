@@ -37,7 +37,7 @@ export async function listen(app: App, host: string, port: number): Promise<List
   });
   // A request must arrive whole within receiveTimeoutMs (checked every second), else Node
   // answers 408 and closes the connection: a client with a valid key dribbling its body
-  // would otherwise hold one of maxInFlight's slots until requestTimeoutMs.
+  // would otherwise hold its receiving place (server.maxReceiving) until requestTimeoutMs.
   const receiveMs = app.config.server.receiveTimeoutMs;
   const options = {
     requireHostHeader: false,

@@ -23,7 +23,7 @@ import type { ChatCompletionRequest, Usage } from '../../providers/openai-types.
 import type { FallbackEngine, Win } from '../../routing/engine.js';
 import type { TaskContext } from '../../tasks/index.js';
 import type { ProxyMetrics } from '../../telemetry/proxy-metrics.js';
-import { readJsonObject } from '../body.js';
+import { parseJsonObject } from '../body.js';
 import { ProxyError, errors } from '../errors.js';
 import type { RequestIO } from '../proxy-request.js';
 import { endSseWithError, sendJson, startSse, writeFrame, type ExtraHeaders } from '../respond.js';
@@ -62,7 +62,7 @@ const isCount = (n: unknown): n is number => typeof n === 'number' && n > 0 && N
 
 export function chatHandler(deps: ChatDeps) {
   return async function chat(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const { value: raw, text } = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
+    const { value: raw, text } = parseJsonObject(io.body, io.req.headers['content-type']);
     const body = parseChatRequest(raw);
     // Forwarded as the client wrote it while the proxy changes nothing: re-serialising would
     // cost CPU and round numbers past 2^53 (a uint64 bound in a tool schema, a 64-bit seed).

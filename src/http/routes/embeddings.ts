@@ -2,7 +2,7 @@
 import { cacheDecision, responseCacheKey } from '../../cache/index.js';
 import type { JsonAnswer } from '../../providers/index.js';
 import type { TaskContext } from '../../tasks/index.js';
-import { readJsonObject } from '../body.js';
+import { parseJsonObject } from '../body.js';
 import { errors } from '../errors.js';
 import type { RequestIO } from '../proxy-request.js';
 import { sendJson, type ExtraHeaders } from '../respond.js';
@@ -13,7 +13,7 @@ import { merged } from '../../objects.js';
 
 export function embeddingsHandler(deps: ChatDeps) {
   return async function embeddings(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const { value: raw, text } = await readJsonObject(io.req, deps.bodyLimitBytes, ctx);
+    const { value: raw, text } = parseJsonObject(io.body, io.req.headers['content-type']);
     const body = parseEmbeddingsRequest(raw);
     if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
     genAiRequest(io.span, 'embeddings', { model: body.model });
