@@ -6,6 +6,8 @@
  *
  * Cost on the hot path: a model without a condense config costs one Map lookup; a request
  * under budget is usually settled by a byte-length bound without running the tokenizer.
+ * Otherwise the tokenizer runs in slices that give the event loop back (tokens.ts), and
+ * stops when the request is cancelled.
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
@@ -106,7 +108,10 @@ export class Condenser {
       return { messages, condensed: false };
     }
     await loadTokenizer();
-    const count = createTokenCounter();
+    const counter = createTokenCounter();
+    // Encoded in slices that give the event loop back; rejects once the request is cancelled.
+    await counter.measure(messages, signal);
+    const count = counter.count;
     const plan = planCondensation(messages, config, count);
     if (plan.action === 'none') return { messages, condensed: false };
     if (plan.action === 'too_long') throw this.reject(plan.tokens, config, 'too_long');
@@ -125,7 +130,9 @@ export class Condenser {
         throw this.reject(plan.tokens, config, 'summarization_failed', err);
       return this.truncate(messages, config, count);
     }
-    const condensed = [...plan.system, summaryMessage(summary.text), ...plan.recent];
+    const summarised = summaryMessage(summary.text);
+    await counter.measure([summarised], signal);
+    const condensed = [...plan.system, summarised, ...plan.recent];
     if (count(condensed) <= config.maxTokens) {
       this.record(summary.cacheHit ? 'cache_hit' : 'condensed');
       return { messages: condensed, condensed: true, cacheHit: summary.cacheHit };

@@ -33,4 +33,5 @@ export {
   TOKENS_PER_NAME,
   TOKENS_PER_TOOL_CALL,
 } from './tokens.js';
+export type { TokenCounter } from './tokens.js';
 export type { ChatContentPart, ChatMessage, ChatToolCall, TokenCount } from './types.js';

@@ -188,7 +188,7 @@ describe('tokenUpperBound', () => {
 });
 
 describe('createTokenCounter', () => {
-  it('gives the same counts as countMessageTokens, encoding each message once', () => {
+  it('gives the same counts as countMessageTokens, encoding each message once', async () => {
     let reads = 0;
     const counted: ChatMessage = {
       role: 'user',
@@ -197,9 +197,16 @@ describe('createTokenCounter', () => {
         return 'Hello, world!';
       },
     };
-    const count = createTokenCounter();
+    const { measure, count } = createTokenCounter();
+    await measure([counted, ...COOKBOOK], new AbortController().signal);
+    await measure([counted], new AbortController().signal);
     expect(count([counted, ...COOKBOOK])).toBe(11 + 124 - 3);
     expect(count([counted])).toBe(11);
     expect(reads).toBe(1);
+  });
+
+  it('refuses to count a message it has not measured', () => {
+    const { count } = createTokenCounter();
+    expect(() => count([{ role: 'user', content: 'hi' }])).toThrow(/measure/);
   });
 });
