@@ -258,7 +258,6 @@ export function createApp(options: AppOptions): App {
     cacheNonDeterministic: config.cache.cacheNonDeterministic,
     cacheScope: config.cache.scope,
     condenser,
-    bodyLimitBytes: config.server.bodyLimitBytes,
   };
 
   const hono = new Hono<{ Bindings: HttpBindings }>();

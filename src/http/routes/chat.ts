@@ -39,7 +39,6 @@ export interface ChatDeps {
   /** cache.scope: `key` keeps each client key's entries apart; `shared` pools them. */
   cacheScope: 'key' | 'shared';
   condenser: Condenser | undefined;
-  bodyLimitBytes: number;
 }
 
 /** The scope a request's cache entries live in: none (one for all) when config shares them. */
