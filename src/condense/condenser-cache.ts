@@ -14,19 +14,18 @@
  *   summary this one has dropped. Size-based LRU eviction does NOT: memory is the small,
  *   per-process tier and Redis the larger shared one, so an entry pushed out of memory for
  *   room is still a good entry for everyone else (and for this process, via get()).
- * - claim(): replicas agree on who makes a summary that no cache holds yet. The first to ask
- *   takes a claim on it (SET NX PX on `${keyPrefix}:v1:sumclaim:${hash}`, lasting `claimMs`);
- *   the others poll (pollClaimed) until the summary lands in Redis, or the claim ends without
- *   one (its holder failed and released it, or it expired) and they claim it in turn. Without
- *   Redis, or when it fails, there is nothing to agree on: each replica makes its own. A
- *   claimant that made the summary hands its claim to set(): the persist task releases it
- *   once the write is done, or has failed, so waiters take the summary or take over at once.
+ * - claim(): replicas agree on who makes a summary that no cache holds yet (summary-claims.ts:
+ *   a short lease, renewed by its holder while it makes the summary). The others poll
+ *   (pollClaimed) until the summary lands in Redis, or the claim ends without one (its holder
+ *   failed and released it, or died and it lapsed) and they claim it in turn. A claimant
+ *   that made the summary hands its claim to set(): the persist task releases it once the
+ *   write is done, or has failed, so waiters take the summary or take over at once.
  * - Every Redis key is `${keyPrefix}:v1:sum:${hash}` and carries an expiry.
- * - flush() waits for pending persist/evict tasks; stop() flushes, then closes the scope.
+ * - flush() waits for pending persist/evict tasks (and claim renewals, which end with their
+ *   summary's persist); stop() flushes, then closes the scope.
  *   A write racing with shutdown is refused by the spawner (TaskRejectedError): memory is
  *   still updated and the lost Redis write is counted in writesDropped.
  */
-import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { CacheMetrics } from '../cache/metrics.js';
@@ -38,20 +37,10 @@ import {
   type TaskDefinition,
 } from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { SummaryClaims, type SummaryClaim } from './summary-claims.js';
 import { untilAborted } from './until-aborted.js';
 
-/**
- * How this replica stands on making a summary no cache holds: it holds the claim (make it;
- * release() the claim if that fails), another replica does (wait for it: pollClaimed), or
- * there is no shared tier to agree through (make it).
- */
-export type SummaryClaim =
-  { kind: 'mine'; token: string } | { kind: 'theirs' } | { kind: 'unshared' };
-
-const UNSHARED: SummaryClaim = { kind: 'unshared' };
-
-/** Deletes a claim only if it is still the one this replica took (it may have expired). */
-const RELEASE_CLAIM = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`;
+export type { SummaryClaim } from './summary-claims.js';
 
 /** A summary write or delete Redis refused; an expected failure (see command()). */
 export class RedisWriteFailed extends Error {
@@ -74,7 +63,10 @@ export interface CondenserCacheOptions {
   keyPrefix: string;
   maxEntries: number;
   ttlSeconds: number;
-  /** How long a replica's claim on making a summary lasts (see claim()). Default 30 s. */
+  /**
+   * How long a replica's claim on making a summary lasts unless renewed (its holder renews
+   * it every third of that). Default 5 s: how soon a replica that died mid-summary is noticed.
+   */
   claimMs?: number;
 }
 
@@ -90,10 +82,7 @@ export class CondenserCache {
   private readonly redis: Redis | undefined;
   private readonly keyPrefix: string;
   private readonly ttlSeconds: number;
-  private readonly claimMs: number;
-  /** Claim tokens: this process's random id and a counter, so a claim is told from another's. */
-  private readonly claimPrefix = randomBytes(8).toString('hex');
-  private claims = 0;
+  private readonly claims: SummaryClaims;
   private bytes = 0;
 
   constructor({
@@ -104,7 +93,7 @@ export class CondenserCache {
     keyPrefix,
     maxEntries,
     ttlSeconds,
-    claimMs = 30_000,
+    claimMs,
   }: CondenserCacheOptions) {
     this.scope = scope;
     this.metrics = metrics;
@@ -112,7 +101,7 @@ export class CondenserCache {
     this.redis = redis;
     this.keyPrefix = keyPrefix;
     this.ttlSeconds = ttlSeconds;
-    this.claimMs = claimMs;
+    this.claims = new SummaryClaims({ scope, metrics, logger, redis, keyPrefix, claimMs });
     if (redis !== undefined && typeof redis.options.commandTimeout !== 'number') {
       logger.warn(
         'condenser cache: the Redis client has no commandTimeout; a hung Redis would stall lookups',
@@ -137,7 +126,7 @@ export class CondenserCache {
 
   /** The Redis key of the claim on making the summary of a hash. */
   claimKey(hash: string): string {
-    return `${this.keyPrefix}:v1:sumclaim:${hash}`;
+    return this.claims.key(hash);
   }
 
   /** Entries held in memory. */
@@ -186,30 +175,11 @@ export class CondenserCache {
   }
 
   /**
-   * Claims the making of `hash`'s summary among the replicas sharing Redis. A Redis failure
-   * is counted (as a failed `set`) and answered `unshared`: the request goes on without it.
-   * The SET is waited for even when `signal` aborts meanwhile (it is bounded by the client's
-   * commandTimeout, like get()), so that a claim taken for a request that went away is
-   * released at once rather than left for the others to wait out.
+   * Claims the making of `hash`'s summary among the replicas sharing Redis (see
+   * SummaryClaims.claim): a claim taken is renewed until it is released.
    */
-  async claim(hash: string, signal: AbortSignal): Promise<SummaryClaim> {
-    const redis = this.redis;
-    if (redis === undefined || redis.status !== 'ready') return UNSHARED;
-    const token = `${this.claimPrefix}:${++this.claims}`;
-    let claim: SummaryClaim;
-    try {
-      const taken = await redis.set(this.claimKey(hash), token, 'PX', this.claimMs, 'NX');
-      claim = taken === 'OK' ? { kind: 'mine', token } : { kind: 'theirs' };
-    } catch (err) {
-      this.metrics.redisErrors.set.inc();
-      this.logger.debug({ err }, 'condenser cache: redis claim failed, making the summary here');
-      claim = UNSHARED;
-    }
-    if (signal.aborted) {
-      if (claim.kind === 'mine') await this.release(hash, claim.token);
-      throw signal.reason;
-    }
-    return claim;
+  claim(hash: string, signal: AbortSignal): Promise<SummaryClaim> {
+    return this.claims.claim(hash, signal);
   }
 
   /**
@@ -247,19 +217,10 @@ export class CondenserCache {
 
   /**
    * Gives up a claim this replica failed to honour, so the replicas waiting on it claim it at
-   * once instead of when it expires. Not cancellable (it must run when the request is gone);
-   * bounded by the client's commandTimeout. A failure is counted; the claim then expires.
+   * once instead of when it lapses. Not cancellable; failures are counted, never thrown.
    */
-  async release(hash: string, token: string): Promise<void> {
-    const redis = this.redis;
-    if (redis === undefined) return;
-    try {
-      if (redis.status !== 'ready') throw new Error(`redis not ready (${redis.status})`);
-      await redis.eval(RELEASE_CLAIM, 1, this.claimKey(hash), token);
-    } catch (err) {
-      this.metrics.redisErrors.del.inc();
-      this.logger.debug({ err }, 'condenser cache: redis claim release failed');
-    }
+  release(hash: string, token: string): Promise<void> {
+    return this.claims.release(hash, token);
   }
 
   /** Invalidates a summary here and, through an evict task, in Redis. */
@@ -341,8 +302,11 @@ export class CondenserCache {
       const claim = this.claimsToRelease.get(hash);
       this.claimsToRelease.delete(hash);
       // Written: waiters find the summary before they see the claim gone. Failed: they take
-      // over now rather than when the claim expires. Cancelled (shutdown): it expires.
-      if (claim !== undefined && !signal.aborted) await this.release(hash, claim);
+      // over now rather than when the claim expires. Cancelled (shutdown): it lapses.
+      if (claim !== undefined) {
+        if (signal.aborted) this.claims.abandon(claim);
+        else await this.release(hash, claim);
+      }
     }
   }
 

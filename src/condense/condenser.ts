@@ -227,8 +227,9 @@ export class Condenser {
 
   /**
    * Polls for a summary another replica claimed: quickly at first, then every
-   * CLAIM_POLL_MAX_MS. Undefined once the claim ended without one. The claim's expiry bounds
-   * the wait, and the request's signal ends it.
+   * CLAIM_POLL_MAX_MS. Undefined once the claim ended without one. Its holder renews it only
+   * while making the summary (bounded by that request's deadline), so the claim lapses soon
+   * after the holder dies; the request's signal ends the wait sooner.
    */
   private async awaitClaimed(key: string, signal: AbortSignal): Promise<string | undefined> {
     for (let delay = CLAIM_POLL_FIRST_MS; ; delay = Math.min(2 * delay, CLAIM_POLL_MAX_MS)) {

@@ -46,7 +46,7 @@ describe('parseConfig: defaults', () => {
       keepRecent: 6,
       cacheMaxEntries: 1000,
       cacheTtlSeconds: 86_400,
-      summaryClaimMs: 30_000,
+      summaryClaimMs: 5_000,
       models: {},
     });
     expect(config.telemetry).toEqual({

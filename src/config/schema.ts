@@ -178,7 +178,8 @@ const condenseSchema = z.strictObject({
   keepRecent: nonNegativeInt().default(6),
   cacheMaxEntries: positiveInt().default(1000),
   cacheTtlSeconds: positiveInt().default(86_400),
-  summaryClaimMs: positiveInt().default(30_000),
+  /** A replica's lease on making a summary; its holder renews it every third of it. */
+  summaryClaimMs: positiveInt().default(5_000),
   models: z.record(z.string().min(1), condenseModelSchema).default({}),
 });
 

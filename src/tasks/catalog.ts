@@ -14,6 +14,7 @@ export const CACHE_MONITOR = defineTask('unified_cache', 'monitor', { graceMs: 2
 export const CACHE_REDIS_WRITE = defineTask('unified_cache', 'redis_write', { graceMs: 5_000 });
 export const CONDENSER_PERSIST = defineTask('condenser_cache', 'persist', { graceMs: 5_000 });
 export const CONDENSER_EVICT = defineTask('condenser_cache', 'evict', { graceMs: 5_000 });
+export const CONDENSER_CLAIM_RENEW = defineTask('condenser_cache', 'claim_renew');
 
 export const CONTRACT_TASKS = [
   HTTP_REQUEST,
@@ -26,4 +27,5 @@ export const CONTRACT_TASKS = [
   CACHE_REDIS_WRITE,
   CONDENSER_PERSIST,
   CONDENSER_EVICT,
+  CONDENSER_CLAIM_RENEW,
 ] as const;

@@ -28,6 +28,7 @@ export {
   CACHE_REDIS_WRITE,
   CONDENSER_PERSIST,
   CONDENSER_EVICT,
+  CONDENSER_CLAIM_RENEW,
 } from './catalog.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';

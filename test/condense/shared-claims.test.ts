@@ -1,7 +1,8 @@
 /**
  * Replicas sharing Redis agree on who makes a summary: the first to ask claims it, the others
  * wait for it instead of asking the summariser again; a failed claimant hands over at once,
- * a dead one when its claim expires. Two "replicas" here are two condensers with their own
+ * a dead one when its claim lapses (within seconds: a claim is a short lease its holder
+ * renews while it makes the summary). Two "replicas" here are two condensers with their own
  * supervisor, cache and Redis client, over one real redis-server and one summariser server.
  */
 import { Redis } from 'ioredis';
@@ -50,6 +51,8 @@ interface Replica {
   cache: CondenserCache;
   registry: Registry;
   stop(): Promise<void>;
+  /** Dies as a SIGKILLed process would: its Redis connection drops, nothing is released. */
+  crash(): Promise<void>;
 }
 
 let redis: RedisServer;
@@ -77,7 +80,8 @@ afterEach(async () => {
   await direct.quit();
 });
 
-async function replica(claimMs = 30_000, user?: string): Promise<Replica> {
+/** A replica; `claimMs` undefined: the cache's default. */
+async function replica(claimMs?: number, user?: string): Promise<Replica> {
   const registry = new Registry();
   const supervisor = new Supervisor({ registry, logger: silentLogger(), tasks: CONTRACT_TASKS });
   const client = new Redis(redis.url, {
@@ -94,7 +98,7 @@ async function replica(claimMs = 30_000, user?: string): Promise<Replica> {
     keyPrefix: PREFIX,
     maxEntries: 100,
     ttlSeconds: 60,
-    claimMs,
+    ...(claimMs === undefined ? {} : { claimMs }),
   });
   const condenser = new Condenser({
     models: { m: MODEL },
@@ -103,6 +107,7 @@ async function replica(claimMs = 30_000, user?: string): Promise<Replica> {
     registry,
     logger: silentLogger(),
   });
+  let crashed = false;
   const r: Replica = {
     condenser,
     cache,
@@ -110,7 +115,12 @@ async function replica(claimMs = 30_000, user?: string): Promise<Replica> {
     stop: async () => {
       await cache.stop(1_000);
       expect(supervisor.liveCount()).toBe(0);
-      await client.quit();
+      if (!crashed) await client.quit();
+    },
+    crash: async () => {
+      crashed = true;
+      client.disconnect();
+      await cache.stop(0);
     },
   };
   replicas.push(r);
@@ -127,7 +137,17 @@ async function claims(r: Replica): Promise<Record<string, number>> {
     out[m[1]!] = Number(m[2]);
   return out;
 }
-const condense = (r: Replica) => r.condenser.condense('m', structuredClone(CONVERSATION), live());
+/** Claim renewal tasks of a replica that finished with `outcome`. */
+async function renewals(r: Replica, outcome: string): Promise<number> {
+  const text = await r.registry.getSingleMetricAsString('llm_proxy_tasks_finished_total');
+  const line = text
+    .split('\n')
+    .find((l) => l.includes('task="claim_renew"') && l.includes(`outcome="${outcome}"`));
+  return Number(line?.split(' ').at(-1));
+}
+
+const condense = (r: Replica, signal = live()) =>
+  r.condenser.condense('m', structuredClone(CONVERSATION), signal);
 
 describe('summary claims across replicas', () => {
   it('has the second replica wait for the summary the first is making, not ask again', async () => {
@@ -147,8 +167,8 @@ describe('summary claims across replicas', () => {
     expect(await claims(b)).toEqual({ claimed: 0, waited: 1, handed_over: 0, unshared: 0 });
     // The waiting replica now holds the summary in memory too.
     expect(b.cache.size).toBe(1);
-    // Once the summary is stored, its maker's claim is gone: nothing is left to expire.
-    await a.cache.flush();
+    // Once the summary is stored, its maker's claim is gone (and no longer renewed).
+    expect(await a.cache.flush()).toBe(true);
     const direct = new Redis(redis.url);
     try {
       const hash = summaryCacheKey(MODEL.summarizerModel, OLDER);
@@ -227,16 +247,60 @@ describe('summary claims across replicas', () => {
     }
   });
 
-  it('releases only its own claim, not the one another replica took after it expired', async () => {
-    const [a, b] = [await replica(200), await replica(200)];
+  it('notices within seconds, with the default claim, a claimant that died mid-summary', async () => {
+    const [a, b] = [await replica(), await replica()];
+    summariser.delayMs = 60_000;
+    const dying = new AbortController();
+    const first = condense(a, dying.signal).catch(() => 'died');
+    await expect.poll(() => summariser.requests.length).toBe(1);
+    summariser.delayMs = 0;
+    // Killed mid-summary: no renewal and no release reach Redis any more.
+    await a.crash();
+    dying.abort(new Error('process killed'));
+    expect(await first).toBe('died');
+    const started = performance.now();
+    const rb = await condense(b);
+    // The claim lapses within one claim lifetime (5 s) of the last renewal, not 30 s.
+    expect(performance.now() - started).toBeLessThan(8_000);
+    expect(rb).toMatchObject({ condensed: true, cacheHit: false });
+    expect(summariser.requests).toHaveLength(2);
+    expect(await claims(b)).toEqual({ claimed: 1, waited: 0, handed_over: 1, unshared: 0 });
+  });
+
+  it('keeps the claim of a live claimant whose summary outlasts the claim: no second summary', async () => {
+    // Claims of 600 ms, renewed every 200 ms, and a summariser taking over three times that.
+    const [a, b] = [await replica(600), await replica(600)];
+    summariser.delayMs = 2_000;
+    const first = condense(a);
+    await expect.poll(() => summariser.requests.length).toBe(1);
+    const second = condense(b);
+    const [ra, rb] = await Promise.all([first, second]);
+    expect(summariser.requests).toHaveLength(1);
+    expect(ra).toMatchObject({ condensed: true, cacheHit: false });
+    expect(rb).toMatchObject({ condensed: true, cacheHit: true });
+    expect(await claims(b)).toEqual({ claimed: 0, waited: 1, handed_over: 0, unshared: 0 });
+    // a's renewal ended with its summary stored, as a task that completed.
+    expect(await a.cache.flush()).toBe(true);
+    expect(await renewals(a, 'completed')).toBe(1);
+    expect(await renewals(a, 'failed')).toBe(0);
+  });
+
+  it('neither renews nor releases a claim another replica took after its own lapsed', async () => {
+    const a = await replica(200);
     const direct = new Redis(redis.url);
     try {
+      const key = a.cache.claimKey('h');
       const mine = await a.cache.claim('h', live());
       expect(mine.kind).toBe('mine');
-      await expect.poll(async () => (await b.cache.claim('h', live())).kind).toBe('mine');
-      const theirs = await direct.get(b.cache.claimKey('h'));
+      // a's claim lapses (as if its renewals were lost) and another replica takes it.
+      await direct.del(key);
+      expect(await direct.set(key, 'other-replica:1', 'PX', 2_000, 'NX')).toBe('OK');
+      // a's renewals (every ~67 ms) come and go without touching it: it would be 200 ms.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await direct.get(key)).toBe('other-replica:1');
+      expect(await direct.pttl(key)).toBeGreaterThan(1_000);
       if (mine.kind === 'mine') await a.cache.release('h', mine.token);
-      expect(await direct.get(b.cache.claimKey('h'))).toBe(theirs);
+      expect(await direct.get(key)).toBe('other-replica:1');
       expect(await a.cache.pollClaimed('h', live())).toBe('waiting');
     } finally {
       await direct.quit();

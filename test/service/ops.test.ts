@@ -19,6 +19,7 @@ const CONTRACT_PAIRS = [
   'unified_cache/redis_write',
   'condenser_cache/persist',
   'condenser_cache/evict',
+  'condenser_cache/claim_renew', // declared beyond the contract's list, so pre-initialised too
 ] as const;
 
 const ADMIN = 'admin-secret';
