@@ -103,7 +103,7 @@ async function chat(
 }
 
 describe('malformed answers and the response cache', () => {
-  it('passes on a stream with a broken event once, and never replays it as a 500', async () => {
+  it('ends a stream at a broken event once, and never replays it as a 500', async () => {
     bad = await misbehaving({
       sse: [CHUNK('a'), '{"choices":[{"delta":{"content":"x"}', CHUNK('b')],
       json: JSON.stringify({
@@ -119,7 +119,9 @@ describe('malformed answers and the response cache', () => {
     const p = await start([provider('bad', bad.url)]);
     const streamed = await chat(p, true);
     expect(streamed).toMatchObject({ status: 200, cache: 'miss' });
-    expect(streamed.text).toContain('"content":"x"');
+    // The broken event is not relayed: the stream ends there with the proxy's error event.
+    expect(streamed.text).not.toContain('"content":"x"');
+    expect(streamed.text).toContain('"code":"upstream_stream_error"');
     // Not stored: the JSON request goes upstream (200), where before it replayed as a 500.
     expect(await chat(p, false)).toMatchObject({ status: 200, cache: 'miss' });
     expect(bad.calls).toBe(2);
