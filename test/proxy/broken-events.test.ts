@@ -138,6 +138,30 @@ describe('events after the first that the SDK could not parse', () => {
   });
 });
 
+describe('the same faults from an Anthropic upstream, translated event by event', () => {
+  it.each(['break_mid_event', 'non_json_event', 'nul_event'] as const)(
+    "'%s' ends the stream with a complete error event",
+    async (behaviour) => {
+      const proxy = await proxyFor({ behaviour }, { type: 'anthropic' });
+      const result = await sdkStream(proxy);
+      expect(result.error).toBeInstanceOf(OpenAI.APIError);
+      expect(result.error).toMatchObject({ code: 'upstream_stream_error' });
+      const events = completeEvents((await rawStream(proxy)).toString('utf8'));
+      expect(events.at(-1)).toMatchObject({ error: { code: 'upstream_stream_error' } });
+      await proxy.stop();
+    },
+  );
+
+  it("'invalid_utf8' arrives as U+FFFD in valid UTF-8", async () => {
+    const proxy = await proxyFor({ behaviour: 'invalid_utf8' }, { type: 'anthropic' });
+    const result = await sdkStream(proxy);
+    expect(result.error).toBeUndefined();
+    expect(result.text).toBe('echo\uFFFD\uFFFD: abcdefghij');
+    expect(isUtf8(await rawStream(proxy))).toBe(true);
+    await proxy.stop();
+  });
+});
+
 describe('a 200 JSON answer with a choice that is not an object', () => {
   it('is an invalid response: the next provider answers instead', async () => {
     const a = await fx.upstream('a', { behaviour: 'null_choice' });
