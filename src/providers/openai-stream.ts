@@ -132,10 +132,12 @@ function observer(stats: StreamStats): (events: SseEvent[]) => number {
         continue;
       }
       if (stats.done) continue; // after the end marker: ignored, as the SDKs ignore it
-      // NOTE: parsing every event costs ~0.85 us for a typical 230-byte chunk (a 20-chunk
-      // stream: +20 us alone, ~+4% of the proxy's CPU per stream in a paired run), less the
-      // `"usage":{` scan it replaces (~0.2 us). A cheaper shape check (`{` ... `}`) lets
-      // through what the client SDK's JSON.parse then throws at: truncated JSON, raw NULs.
+      // NOTE: parsing every event costs ~0.8 us for a typical 230-byte chunk, less the
+      // `"usage":{` scan it replaces (~0.2 us): ~+20 us a 20-chunk stream measured alone,
+      // within the noise of the proxy's ~300-400 us per stream (paired runs: 0.98x, 1.07x).
+      // A shape check (`{` ... `}`) lets through what the client SDK's own JSON.parse throws
+      // at (truncated JSON, raw NULs); a hand-written validator that builds nothing was no
+      // faster on the sliced strings the parser yields (0.93 us against 0.79 us).
       let parsed: unknown;
       try {
         parsed = JSON.parse(data);
