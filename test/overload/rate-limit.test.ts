@@ -57,6 +57,18 @@ async function redisReady(proxy: RunningProxy): Promise<void> {
   });
 }
 
+/** Waits until `n` replicas listen for shared cooldowns under `prefix`. */
+async function subscribers(inspect: Redis, prefix: string, n: number): Promise<void> {
+  const channel = `${prefix}:v1:cooldowns`;
+  await vi.waitFor(
+    async () => {
+      const reply = (await inspect.pubsub('NUMSUB', channel)) as [string, number];
+      expect(reply[1]).toBe(n);
+    },
+    { timeout: 5_000 },
+  );
+}
+
 describe('per-key rate limits (memory)', () => {
   it('answers the request past the burst with 429, Retry-After and an OpenAI error; other keys are unaffected', async () => {
     const proxy = await startProxy(config());
@@ -126,9 +138,13 @@ describe('per-key rate limits shared through Redis', () => {
 
   it('two replicas with the same key share one budget', async () => {
     const one = await startProxy(shared('share'));
+    // Replica one's connections are all open before two takes its baseline of open handles.
+    await redisReady(one);
+    await subscribers(inspect, 'share', 1);
     const two = await startProxy(shared('share'));
     try {
-      await Promise.all([redisReady(one), redisReady(two)]);
+      await redisReady(two);
+      await subscribers(inspect, 'share', 2);
       expect(await statuses(one, KEY_A, 2)).toEqual([200, 200]);
       expect(await statuses(two, KEY_A, 2)).toEqual([200, 429]);
       expect(await statuses(one, KEY_A, 1)).toEqual([429]);
