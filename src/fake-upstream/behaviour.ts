@@ -111,8 +111,27 @@ export function planRequest({
 /** The chunk delay in force: an explicit setting wins; 'slow_stream' implies 200 ms. */
 export function chunkDelayFor(behaviour: Behaviour, chunkDelayMs: number | undefined): number {
   if (chunkDelayMs !== undefined) return chunkDelayMs;
-  return behaviour === 'slow_stream' ? SLOW_STREAM_CHUNK_DELAY_MS : 0;
+  if (behaviour === 'slow_stream') return SLOW_STREAM_CHUNK_DELAY_MS;
+  return BREAKS_AFTER_START.has(behaviour) ? BROKEN_STREAM_CHUNK_DELAY_MS : 0;
 }
+
+/**
+ * The streams that break after a valid first event (broken-streams.ts) space their chunks,
+ * so the fault reaches the proxy in a later read than the first event, as it would from a
+ * real provider generating tokens. NOTE: with no spacing, Node 24's socket reads sometimes
+ * joined the first event and the fault into one chunk, and the proxy (rightly, as nothing
+ * had been sent yet) failed over instead of relaying: the mode then tested something else.
+ */
+export const BROKEN_STREAM_CHUNK_DELAY_MS = 40;
+/** The behaviours of broken-streams.ts. */
+export const BREAKS_AFTER_START: ReadonlySet<Behaviour> = new Set<Behaviour>([
+  'break_mid_event',
+  'stall_mid_event',
+  'oversized_event',
+  'non_json_event',
+  'invalid_utf8',
+  'nul_event',
+]);
 
 /** mulberry32: a tiny seeded PRNG, so a failRate run is the same run every time. */
 export function seededRandom(seed: number): () => number {

@@ -5,7 +5,7 @@
  * frames and returns what to write and how the exchange stops; JSON answers get an analogue.
  */
 import type { SseFrame } from './api.js';
-import type { Behaviour } from './behaviour.js';
+import { BREAKS_AFTER_START, type Behaviour } from './behaviour.js';
 import { framesThroughContent, type Ending } from './exchange.js';
 
 export type BrokenStream =
@@ -16,17 +16,8 @@ export type BrokenStream =
   | 'invalid_utf8'
   | 'nul_event';
 
-const BROKEN: ReadonlySet<Behaviour> = new Set<BrokenStream>([
-  'break_mid_event',
-  'stall_mid_event',
-  'oversized_event',
-  'non_json_event',
-  'invalid_utf8',
-  'nul_event',
-]);
-
 export function isBrokenStream(behaviour: Behaviour): behaviour is BrokenStream {
-  return BROKEN.has(behaviour);
+  return BREAKS_AFTER_START.has(behaviour);
 }
 
 /** Longer than llm-proxy's bound on one pending SSE event (16 Mi characters). */

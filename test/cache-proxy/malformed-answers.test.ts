@@ -46,8 +46,14 @@ async function misbehaving(script: Script): Promise<NonNullable<typeof bad>> {
       calls++;
       if ((JSON.parse(text) as { stream?: boolean }).stream === true) {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        for (const data of script.sse ?? []) res.write(`data: ${data}\n\n`);
-        res.end('data: [DONE]\n\n');
+        const [first, ...rest] = script.sse ?? [];
+        if (first !== undefined) res.write(`data: ${first}\n\n`);
+        // The rest a moment later, in reads of their own, as a provider generating tokens
+        // sends them: written at once they may reach the proxy in the first event's read.
+        setTimeout(() => {
+          for (const data of rest) res.write(`data: ${data}\n\n`);
+          res.end('data: [DONE]\n\n');
+        }, 40);
       } else {
         res.writeHead(200, { 'content-type': 'application/json' }).end(script.json ?? '{}');
       }
