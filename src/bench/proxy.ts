@@ -31,6 +31,11 @@ const STREAMS = Number(process.env.BENCH_STREAMS ?? 600);
  * `cold p99` column and ratio show a phase run right after start, for reference.
  */
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 6);
+/**
+ * Another build's CLI (e.g. the previous main's dist/cli/index.js): it joins the rounds as
+ * two more targets, traced and not, and an A/B table gives this build's per-round ratios.
+ */
+const BASELINE_CLI = process.env.BENCH_BASELINE_CLI;
 
 const chat: Shot = {
   path: '/v1/chat/completions',
@@ -98,6 +103,43 @@ interface PairedRatio {
 }
 const spread = (r: PairedRatio): string => `${r.min.toFixed(2)}-${r.max.toFixed(2)}`;
 
+/** The baseline build, traced and not, named for the tables. */
+async function baselines(
+  upstreamUrl: string,
+  traced: NodeJS.ProcessEnv,
+  cli: string,
+): Promise<{ proc: Proc; target: Target }[]> {
+  const on = await llmProxy(upstreamUrl, '', traced, cli);
+  const off = await llmProxy(upstreamUrl, '', {}, cli);
+  return [
+    { proc: on.proc, target: { ...on.target, name: 'baseline build' } },
+    { proc: off.proc, target: { ...off.target, name: 'baseline build, tracing off' } },
+  ];
+}
+
+/** This build against the baseline build, per round: CPU per request and per stream. */
+function abTable<R extends { name: string }>(
+  ours: readonly R[],
+  theirs: readonly R[],
+  seriesOf: (r: R) => Series,
+): void {
+  const rows = ours.map((o, i) => {
+    const a = seriesOf(o);
+    const b = seriesOf(theirs[i]!);
+    const req = a.cpuUsPerReq.map((x, k) => x / b.cpuUsPerReq[k]!);
+    const str = a.cpuUsPerStream.map((x, k) => x / b.cpuUsPerStream[k]!);
+    return {
+      'this build / baseline': o.name,
+      'cpu/req median': median(req),
+      'cpu/req per round': req.map((r) => r.toFixed(2)).join(' '),
+      'cpu/stream median': median(str),
+      'cpu/stream per round': str.map((r) => r.toFixed(2)).join(' '),
+    };
+  });
+  console.log('\nA/B against BENCH_BASELINE_CLI (ratios paired by round; < 1 is cheaper)');
+  console.log(table(rows));
+}
+
 /** A cache phase (one target, closed loop then fixed rate), for the cache table. */
 async function measure(
   proc: Proc,
@@ -145,8 +187,9 @@ async function main(): Promise<void> {
   const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'llm-proxy-bench' };
   const proxy = await llmProxy(upstreamUrl, '', traced);
   const plain = await llmProxy(upstreamUrl, '', {});
+  const base = BASELINE_CLI === undefined ? [] : await baselines(upstreamUrl, traced, BASELINE_CLI);
   const redis = await startRedis();
-  const procs: Proc[] = [upstream, floor, proxy.proc, plain.proc];
+  const procs: Proc[] = [upstream, floor, proxy.proc, plain.proc, ...base.map((b) => b.proc)];
   try {
     const direct: Target = { name: 'upstream (direct)', url: upstreamUrl, headers: {} };
     const floorT: Target = { name: 'floor', url: `http://127.0.0.1:${floorPort}`, headers: {} };
@@ -165,7 +208,8 @@ async function main(): Promise<void> {
     const f = row('floor (node:http)', floor, floorT);
     const l = row('llm-proxy', proxy.proc, proxy.target);
     const u = row('llm-proxy, tracing off', plain.proc, plain.target);
-    const all = [d, f, l, u];
+    const ab = base.map((b) => row(b.target.name, b.proc, b.target));
+    const all = [d, f, l, u, ...ab];
     // Cold: one fixed-rate phase right after start (1 s of closed loop, for the connections).
     const cold = new Map<Row, number[]>();
     for (const x of all) await closedLoop(x.target, chat, CONCURRENCY, 1);
@@ -180,6 +224,8 @@ async function main(): Promise<void> {
       for (const x of all) await streamPhase(x.proc, x.target, Math.ceil(STREAMS / ROUNDS), x.s);
     }
     await plain.proc.stop();
+    for (const b of base) await b.proc.stop();
+    if (ab.length === 2) abTable([l, u], ab, (x) => x.s);
     const added = (x: Row, p: number): number =>
       percentile(x.s.latencies, p) - percentile(d.s.latencies, p);
     const addedTtfb = (x: Row): number => percentile(x.s.ttfb, 50) - percentile(d.s.ttfb, 50);

@@ -32,11 +32,15 @@ export async function otlpSink(): Promise<{ url: string; close(): Promise<void> 
   };
 }
 
-/** llm-proxy with one OpenAI-compatible provider at `upstream`, plus `extra` YAML. */
+/**
+ * llm-proxy with one OpenAI-compatible provider at `upstream`, plus `extra` YAML; `cli` is
+ * another build's dist/cli/index.js for an A/B.
+ */
 export async function llmProxy(
   upstream: string,
   extra: string,
   env: NodeJS.ProcessEnv,
+  cli = CLI,
 ): Promise<{ proc: Proc; target: Target }> {
   const port = await freePort();
   configDir ??= mkdtempSync(join(tmpdir(), 'llmp-bench-'));
@@ -51,7 +55,7 @@ telemetry: { logLevel: info }
 ${extra}`,
   );
   const proc = await startProc(
-    [...PROXY_NODE_FLAGS, CLI, '--config', file],
+    [...PROXY_NODE_FLAGS, cli, '--config', file],
     /llm-proxy listening/,
     {
       ...env,
