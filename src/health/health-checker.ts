@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { HealthCheckConfig } from '../config/index.js';
-import type { Provider } from '../providers/index.js';
+import type { Provider } from '../upstream/index.js';
 import type { ProviderHealth } from '../routing/policy/index.js';
 import { HEALTH_LOOP, HEALTH_PROBE, type Scope, type TaskContext } from '../tasks/index.js';
 import { HEALTH_STATES, type ProxyMetrics } from '../telemetry/proxy-metrics.js';

@@ -9,7 +9,7 @@ import { freePort } from '../../test/support/ports.js';
 import { startRedis, type RedisServer } from '../../test/support/redis-server.js';
 import { CacheMetrics } from '../cache/metrics.js';
 import { closeRedis, createRedisClient } from '../cache/redis.js';
-import type { Provider } from '../providers/index.js';
+import type { Provider } from '../upstream/index.js';
 import { CONTRACT_TASKS, HEALTH_LOOP, Supervisor, type TaskHandle } from '../tasks/index.js';
 import { parseExposition, sum } from '../telemetry/exposition.js';
 import { silentLogger } from '../telemetry/logger.js';

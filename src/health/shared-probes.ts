@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import { waitUntilReady } from '../cache/index.js';
-import type { Provider } from '../providers/index.js';
+import type { Provider } from '../upstream/index.js';
 import { sleep, type TaskContext } from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { ProbeSource } from './health-checker.js';

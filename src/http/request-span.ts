@@ -12,7 +12,7 @@ import {
   type Attributes,
   type Span,
 } from '@opentelemetry/api';
-import type { Usage } from '../providers/openai-types.js';
+import type { Usage } from '../upstream/openai-types.js';
 import type { SpawnOptions } from '../tasks/index.js';
 
 /**

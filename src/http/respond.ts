@@ -3,7 +3,7 @@
  * JSON bodies, OpenAI-shaped errors, and SSE frames with backpressure.
  */
 import type { ServerResponse } from 'node:http';
-import type { Frame } from '../providers/index.js';
+import type { Frame } from '../upstream/index.js';
 import type { ProxyError } from './errors.js';
 import { merged } from '../objects.js';
 

@@ -6,7 +6,7 @@
  * parameter.
  */
 import { z } from 'zod';
-import type { ChatCompletionRequest, EmbeddingsRequest } from '../providers/openai-types.js';
+import type { ChatCompletionRequest, EmbeddingsRequest } from '../upstream/openai-types.js';
 import { errors } from './errors.js';
 
 const MAX_STRING = 4 * 1024 * 1024;

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { toUpstreamError, UpstreamError } from './errors.js';
+import { toUpstreamError, UpstreamError } from '../upstream/index.js';
 import { openAiErrorBody, UpstreamClient } from './http-client.js';
 import { createScrubber } from './scrub.js';
 

@@ -7,8 +7,7 @@ import { context as otelApi, propagation, type Context } from '@opentelemetry/ap
 import { Pool } from './undici.js';
 import type { ProbeConfig } from '../config/index.js';
 import { isRecord, parseRecord } from '../json.js';
-import { parseRetryAfter } from '../routing/policy/index.js';
-import { statusError, toUpstreamError, UpstreamError } from './errors.js';
+import { parseRetryAfter, statusError, toUpstreamError, UpstreamError } from '../upstream/index.js';
 import { UpstreamHandler, type UpstreamBody } from './upstream-response.js';
 import { merged } from '../objects.js';
 import { createScrubber, type Scrub } from './scrub.js';

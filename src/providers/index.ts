@@ -2,18 +2,8 @@ import type { ProviderConfig } from '../config/index.js';
 import { AnthropicProvider } from './anthropic/index.js';
 import { DemoProvider } from './demo/index.js';
 import { OpenAIProvider } from './openai/index.js';
-import type { Provider } from './provider.js';
+import type { Provider } from '../upstream/index.js';
 
-export type {
-  Provider,
-  ChatAnswer,
-  JsonAnswer,
-  StreamAnswer,
-  StreamStats,
-  Frame,
-  CallOptions,
-} from './provider.js';
-export { UpstreamError, toUpstreamError } from './errors.js';
 export { SseParser, encodeSseData, SSE_DONE } from './sse.js';
 
 /** One adapter per configured provider; adapters share the HTTP client, not code paths. */

@@ -1,8 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
-import { UpstreamError } from './errors.js';
+import { UpstreamError, type Frame } from '../upstream/index.js';
 import { openAiStream } from './openai-stream.js';
-import type { Frame } from './provider.js';
 import type { UpstreamBody } from './upstream-response.js';
 
 const FIRST = 'data: {"id":"r","choices":[{"delta":{"role":"assistant"}}]}\n\n';

@@ -8,10 +8,16 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { isRecord } from '../json.js';
-import { toUpstreamError, UpstreamError } from './errors.js';
-import { capturing } from './captured.js';
-import type { CaptureOptions, Frame, StreamAnswer, StreamStats } from './provider.js';
-import type { Usage } from './openai-types.js';
+import {
+  capturing,
+  toUpstreamError,
+  UpstreamError,
+  type CaptureOptions,
+  type Frame,
+  type StreamAnswer,
+  type StreamStats,
+} from '../upstream/index.js';
+import type { Usage } from '../upstream/openai-types.js';
 import { SseFramer } from './sse-framer.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { UpstreamBody } from './upstream-response.js';

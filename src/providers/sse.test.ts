@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../upstream/index.js';
 import { encodeSseData, encodeSseEvent, SSE_DONE, SseParser } from './sse.js';
 import type { SseEvent } from './sse.js';
 

@@ -16,7 +16,7 @@
  * line may be truncated, so it is still discarded.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../upstream/index.js';
 
 /**
  * The most text one pending event may hold (an unterminated line, or data lines without the

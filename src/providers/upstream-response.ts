@@ -8,7 +8,7 @@
  */
 import { errors as undiciErrors, type Dispatcher } from './undici.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
-import { UpstreamError } from './errors.js';
+import { UpstreamError } from '../upstream/index.js';
 
 /** A 2xx streamed body: chunks pulled in order. close() releases the socket; idempotent. */
 export interface UpstreamBody {

@@ -11,21 +11,16 @@ import {
   UpstreamError,
   toUpstreamError,
   type ChatAnswer,
+  type FailureKind,
   type Frame,
   type Provider,
-} from '../providers/index.js';
+} from '../upstream/index.js';
 import { merged } from '../objects.js';
 import { Cancellation, type CancelSignal } from '../tasks/cancellation.js';
 import { sleep, TaskCancelledError, type TaskContext } from '../tasks/index.js';
 import { armTimer } from '../tasks/timers.js';
 import type { ProviderInstruments, UpstreamOutcome } from '../telemetry/proxy-metrics.js';
-import {
-  retryDelay,
-  retryWaitMs,
-  shouldRetry,
-  type CircuitBreaker,
-  type FailureKind,
-} from './policy/index.js';
+import { retryDelay, retryWaitMs, shouldRetry, type CircuitBreaker } from './policy/index.js';
 
 export type Answer = ChatAnswer;
 

@@ -8,7 +8,8 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../telemetry/logger.js';
 import type { CooldownGate } from './attempt.js';
 import { CooldownMetrics } from './cooldown-metrics.js';
-import { cooldownFor, Cooldowns, type FailureKind } from './policy/index.js';
+import type { FailureKind } from '../upstream/index.js';
+import { cooldownFor, Cooldowns } from './policy/index.js';
 import { SharedCooldowns } from './shared-cooldowns.js';
 
 export interface ProviderCooldownsOptions {

@@ -7,7 +7,7 @@
  */
 import type { RoutingConfig } from '../config/index.js';
 import { ProxyError, errors } from '../http/errors.js';
-import type { Provider } from '../providers/index.js';
+import type { Provider } from '../upstream/index.js';
 import {
   Cancellation,
   FALLBACK_ATTEMPT,

@@ -9,7 +9,7 @@
 import { isUtf8 } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { openAiStream } from '../../src/providers/openai-stream.js';
-import type { Frame } from '../../src/providers/provider.js';
+import type { Frame } from '../../src/upstream/index.js';
 import { SseParser } from '../../src/providers/sse.js';
 import type { UpstreamBody } from '../../src/providers/upstream-response.js';
 import { oddString, prng, type Rng } from './kit.js';

@@ -12,14 +12,14 @@ import {
 import { replayAs, replayable } from '../../cache/replay.js';
 import type { Condenser } from '../../condense/index.js';
 import { ContextLengthError } from '../../condense/index.js';
+import { SSE_DONE } from '../../providers/index.js';
 import {
-  SSE_DONE,
+  UpstreamError,
   type ChatAnswer,
   type Provider,
   type StreamAnswer,
-} from '../../providers/index.js';
-import { UpstreamError } from '../../providers/errors.js';
-import type { ChatCompletionRequest, Usage } from '../../providers/openai-types.js';
+} from '../../upstream/index.js';
+import type { ChatCompletionRequest, Usage } from '../../upstream/openai-types.js';
 import type { FallbackEngine, Win } from '../../routing/engine.js';
 import type { TaskContext } from '../../tasks/index.js';
 import type { ProxyMetrics } from '../../telemetry/proxy-metrics.js';

@@ -1,6 +1,6 @@
 /** POST /v1/embeddings: validated, cached (embeddings are deterministic), routed, answered. */
 import { cacheDecision, responseCacheKey } from '../../cache/index.js';
-import type { JsonAnswer } from '../../providers/index.js';
+import type { JsonAnswer } from '../../upstream/index.js';
 import type { TaskContext } from '../../tasks/index.js';
 import { parseJsonObject } from '../body.js';
 import { errors } from '../errors.js';

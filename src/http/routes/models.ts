@@ -1,6 +1,6 @@
 /** GET /v1/models and /v1/models/{id}: the models enabled providers serve, in OpenAI's format. */
 import type { ServerResponse } from 'node:http';
-import type { Provider } from '../../providers/index.js';
+import type { Provider } from '../../upstream/index.js';
 import { modelsServed } from '../../routing/policy/index.js';
 import { errors } from '../errors.js';
 import { sendError, sendJson } from '../respond.js';

@@ -4,19 +4,20 @@
  * re-encoded as OpenAI chunks as each one arrives.
  */
 import type { AnthropicProviderConfig } from '../../config/index.js';
-import { toUpstreamError, UpstreamError } from '../errors.js';
 import { UpstreamClient } from '../http-client.js';
-import type { ChatCompletionRequest, EmbeddingsRequest } from '../openai-types.js';
-import { capturing } from '../captured.js';
-import type {
-  CallOptions,
-  CaptureOptions,
-  ChatAnswer,
-  Frame,
-  JsonAnswer,
-  Provider,
-  StreamStats,
-} from '../provider.js';
+import type { ChatCompletionRequest, EmbeddingsRequest } from '../../upstream/openai-types.js';
+import {
+  capturing,
+  toUpstreamError,
+  UpstreamError,
+  type CallOptions,
+  type CaptureOptions,
+  type ChatAnswer,
+  type Frame,
+  type JsonAnswer,
+  type Provider,
+  type StreamStats,
+} from '../../upstream/index.js';
 import { encodeSseData, SSE_DONE, SseParser } from '../sse.js';
 import { AnthropicStreamTranslator, UpstreamStreamError } from './stream.js';
 import { JSON_TOOL } from './json-format.js';

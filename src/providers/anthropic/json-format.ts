@@ -7,7 +7,7 @@
  * OpenAI layer does, would hand such clients prose their parse then fails on.
  */
 import { isRecord } from '../../json.js';
-import type { ChatCompletionRequest } from '../openai-types.js';
+import type { ChatCompletionRequest } from '../../upstream/openai-types.js';
 import { TranslationError } from './translation-error.js';
 import type { AnthropicTool } from './types.js';
 

@@ -8,7 +8,7 @@ import type {
   ChatToolCall,
   FinishReason,
   Usage,
-} from '../openai-types.js';
+} from '../../upstream/openai-types.js';
 import type { AnthropicMessage, AnthropicUsage } from './types.js';
 
 /** Anthropic's stop_reason as OpenAI's finish_reason; anything new reads as a normal stop. */

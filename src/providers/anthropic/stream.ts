@@ -11,7 +11,7 @@ import type {
   ChatCompletionDelta,
   FinishReason,
   Usage,
-} from '../openai-types.js';
+} from '../../upstream/openai-types.js';
 import { toFinishReason, toUsage } from './response.js';
 import type { AnthropicStreamEvent, AnthropicUsage } from './types.js';
 

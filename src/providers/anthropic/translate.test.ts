@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import type { ChatCompletionRequest, ChatMessage } from '../openai-types.js';
+import type { ChatCompletionRequest, ChatMessage } from '../../upstream/openai-types.js';
 import { fromAnthropicResponse } from './response.js';
 import { toAnthropicRequest, TranslationError } from './translate.js';
 import type { AnthropicMessage, AnthropicMessagesRequest } from './types.js';

@@ -19,7 +19,7 @@ import type {
   ChatContentPartText,
   ChatTool,
   ChatToolMessage,
-} from '../openai-types.js';
+} from '../../upstream/openai-types.js';
 import type {
   AnthropicContentBlockParam,
   AnthropicImageBlock,

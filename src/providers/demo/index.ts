@@ -7,23 +7,23 @@
 import { createHash } from 'node:crypto';
 import type { DemoProviderConfig } from '../../config/index.js';
 import { sleep } from '../../tasks/index.js';
-import { UpstreamError } from '../errors.js';
 import type {
   ChatCompletionRequest,
   ChatMessage,
   EmbeddingsRequest,
   Usage,
-} from '../openai-types.js';
-import { capturing } from '../captured.js';
-import type {
-  CallOptions,
-  CaptureOptions,
-  ChatAnswer,
-  Frame,
-  JsonAnswer,
-  Provider,
-  StreamStats,
-} from '../provider.js';
+} from '../../upstream/openai-types.js';
+import {
+  capturing,
+  UpstreamError,
+  type CallOptions,
+  type CaptureOptions,
+  type ChatAnswer,
+  type Frame,
+  type JsonAnswer,
+  type Provider,
+  type StreamStats,
+} from '../../upstream/index.js';
 import { encodeSseData, SSE_DONE } from '../sse.js';
 import type { CancelSignal } from '../../tasks/cancellation.js';
 

@@ -4,11 +4,21 @@
  */
 import type { OpenAIProviderConfig } from '../../config/index.js';
 import { isRecord } from '../../json.js';
-import { UpstreamError } from '../errors.js';
 import { UpstreamClient } from '../http-client.js';
 import { openAiStream } from '../openai-stream.js';
-import type { ChatCompletion, ChatCompletionRequest, EmbeddingsRequest } from '../openai-types.js';
-import type { CallOptions, CaptureOptions, ChatAnswer, JsonAnswer, Provider } from '../provider.js';
+import type {
+  ChatCompletion,
+  ChatCompletionRequest,
+  EmbeddingsRequest,
+} from '../../upstream/openai-types.js';
+import {
+  UpstreamError,
+  type CallOptions,
+  type CaptureOptions,
+  type ChatAnswer,
+  type JsonAnswer,
+  type Provider,
+} from '../../upstream/index.js';
 
 export class OpenAIProvider implements Provider {
   readonly name: string;

@@ -4,7 +4,7 @@
  * short transport errors only; free text is scrubbed of anything shaped like a credential
  * and cut short, as a second line of defence behind callers that pass no secrets.
  */
-import type { FailureKind } from './failure-kind.js';
+import type { FailureKind } from '../../upstream/index.js';
 
 /**
  * How an attempt that did not win ended. Never sent: `breaker_open` (refused by the

@@ -4,7 +4,7 @@ import {
   type BreakerState,
   type CircuitBreakerOptions,
 } from './circuit-breaker.js';
-import type { FailureKind } from './failure-kind.js';
+import type { FailureKind } from '../../upstream/index.js';
 
 interface Rig {
   breaker: CircuitBreaker;

@@ -13,7 +13,8 @@
  * finishes while half-open is taken as evidence like a trial (a success closes, a counted
  * failure reopens). The trial counter never goes below zero.
  */
-import { countsAgainstBreaker, type FailureKind } from './failure-kind.js';
+import type { FailureKind } from '../../upstream/index.js';
+import { countsAgainstBreaker } from './failure-kind.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 

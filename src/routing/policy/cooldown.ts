@@ -11,7 +11,7 @@
  * longer one came back) does not cut it short. When it ends, the provider gets one trial
  * request, as a half-open breaker does, and the rest wait for that one's answer.
  */
-import type { FailureKind } from './failure-kind.js';
+import type { FailureKind } from '../../upstream/index.js';
 
 export interface CooldownOptions {
   /**

@@ -7,7 +7,7 @@ import type { Context } from '@opentelemetry/api';
 import type { ProviderConfig } from '../config/index.js';
 import type { ChatCompletionRequest, EmbeddingsRequest, Usage } from './openai-types.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
-import type { CapturedPayloads } from './captured.js';
+import type { CaptureOptions, CapturedPayloads } from './captured.js';
 
 export interface CallOptions {
   signal: CancelSignal;
@@ -48,12 +48,6 @@ export interface StreamStats {
   done: boolean;
   /** The data payloads seen, when capture was asked for (for caching a completed stream). */
   captured: CapturedPayloads | undefined;
-}
-
-/** Asks a stream to keep its data payloads, to cache the stream once it completes. */
-export interface CaptureOptions {
-  /** Payload bytes kept at most; past it nothing is kept, and the stream is not cached. */
-  maxBytes: number;
 }
 
 export type ChatAnswer = JsonAnswer | StreamAnswer;

@@ -4,7 +4,12 @@
  * client whole, it is only not cached. A 1 GB stream at temperature 0 once took the process
  * from 240 MB to 2.47 GB before the entry failed to serialise (issue 14, defect 3).
  */
-import type { CaptureOptions } from './provider.js';
+
+/** Asks a stream to keep its data payloads, to cache the stream once it completes. */
+export interface CaptureOptions {
+  /** Payload bytes kept at most; past it nothing is kept, and the stream is not cached. */
+  maxBytes: number;
+}
 
 export class CapturedPayloads {
   private held: string[] | undefined = [];

@@ -3,10 +3,17 @@
  * engine, breaker and metrics all read the same kind. Messages are short status lines built
  * by us (never the upstream body verbatim, which could echo a key).
  */
-import { errors as undiciErrors } from './undici.js';
-import { isCancellation } from '../tasks/index.js';
-import { classifyStatus, type FailureKind } from '../routing/policy/index.js';
+import { isCancellation } from '../tasks/errors.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
+import { classifyStatus, type FailureKind } from './failure-kind.js';
+
+// undici's timeout errors (HeadersTimeoutError, BodyTimeoutError, ConnectTimeoutError), by
+// their stable codes: the contract stays free of the transport library.
+const TIMEOUT_CODES: ReadonlySet<unknown> = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
@@ -42,16 +49,10 @@ export function statusError(
 export function toUpstreamError(err: unknown, signal: CancelSignal): UpstreamError {
   if (err instanceof UpstreamError) return err;
   if (signal.aborted || isCancellation(err)) return new UpstreamError('cancelled', 'cancelled');
-  if (
-    err instanceof undiciErrors.HeadersTimeoutError ||
-    err instanceof undiciErrors.BodyTimeoutError ||
-    err instanceof undiciErrors.ConnectTimeoutError
-  ) {
-    return new UpstreamError('timeout', 'timeout');
-  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (TIMEOUT_CODES.has(code)) return new UpstreamError('timeout', 'timeout');
   if (err instanceof SyntaxError)
     return new UpstreamError('invalid_response', 'invalid JSON from provider');
-  const code = (err as { code?: unknown } | null)?.code;
   return new UpstreamError(
     'connection',
     typeof code === 'string' ? `connection error (${code})` : 'connection error',
