@@ -39,7 +39,7 @@ const chat = (p: RunningProxy, messages: { role: string; content: string }[]) =>
   });
 
 describe('token counting for condensation', () => {
-  it('leaves /healthz answering within 1 s while a 200,000-letter message is counted', async () => {
+  it('leaves /healthz answering within seconds while a 200,000-letter message is counted', async () => {
     const p = (proxy = await startProxy(config()));
     let done = false;
     const answer = chat(p, [
@@ -60,7 +60,9 @@ describe('token counting for condensation', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'context_length_exceeded' } });
     expect(waits.length).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...waits)).toBeLessThan(1_000);
+    // Before the fix one probe waited for the whole count: 16 s and more. The bound leaves
+    // room for a loaded 2-core CI machine (1.4 s was seen with four test processes running).
+    expect(Math.max(...waits)).toBeLessThan(5_000);
   });
 
   it('answers 504 when counting outlives server.requestTimeoutMs', async () => {

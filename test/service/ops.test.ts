@@ -183,7 +183,9 @@ describe('admin routes', () => {
       }
     }
     expect(proxy.app.state).toBe('ready');
-    expect((await fetch(`${proxy.url}/admin/tasks`, { headers: bearer(ADMIN) })).status).toBe(200);
+    const tasks = await fetch(`${proxy.url}/admin/tasks`, { headers: bearer(ADMIN) });
+    expect(tasks.status).toBe(200);
+    await tasks.arrayBuffer(); // read whole, so no response is left paused (nodejs/undici#5360)
     const drained = await fetch(`${proxy.url}/admin/drain`, {
       method: 'POST',
       headers: bearer(ADMIN),
