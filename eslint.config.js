@@ -9,7 +9,7 @@ const bareTimers = ['setTimeout', 'setInterval', 'setImmediate'].map((name) => (
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', 'grafana/', 'prometheus/'] },
+  { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', 'grafana/', 'prometheus/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

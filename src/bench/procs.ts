@@ -4,8 +4,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
-/** The built CLI (`llm-proxy`), as the benchmarks start it. */
-export const CLI = join(import.meta.dirname, '..', 'cli', 'index.js');
+/**
+ * The built CLI (`llm-proxy`), as the package ships it: dist/cli/index.js. The benchmarks build
+ * to dist-bench/ (tsconfig.bench.json), outside the package, so they start the shipped build
+ * rather than a copy of their own; from dist-bench/bench/ and src/bench/ alike this is
+ * <repository>/dist/cli/index.js.
+ */
+export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'index.js');
 
 /** Benchmark waits are never cancelled: a signal nothing aborts. */
 export const uncancelled = new AbortController().signal;
