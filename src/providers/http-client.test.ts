@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { toUpstreamError, UpstreamError } from '../upstream/index.js';
-import { openAiErrorBody, UpstreamClient } from './http-client.js';
+import { clientErrorOf, UpstreamClient } from './http-client.js';
 import { createScrubber } from './scrub.js';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => void;
@@ -86,8 +86,7 @@ describe('UpstreamClient', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstreamError);
     expect(err).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterMs: 2_000 });
-    const body = JSON.parse((err as UpstreamError).clientBody!) as { error: { message: string } };
-    expect(body.error.message).toBe('slow down [redacted]');
+    expect((err as UpstreamError).clientError?.message).toBe('slow down [redacted]');
   });
 
   it('reads an oversized error body only up to its bound, then drops the connection', async () => {
@@ -161,9 +160,9 @@ describe('UpstreamClient', () => {
   });
 });
 
-describe('openAiErrorBody', () => {
+describe('clientErrorOf', () => {
   const asIs = (text: string): string => text;
-  const decode = (text: string): unknown => JSON.parse(openAiErrorBody(text, asIs)!);
+  const decode = (text: string): unknown => ({ error: clientErrorOf(text, asIs) });
   const shaped = (
     message: string,
     type = 'invalid_request_error',
@@ -217,9 +216,8 @@ describe('openAiErrorBody', () => {
     const scrub = createScrubber([key]);
     const escaped = key.replace('/', '\\/');
     const body = `{"error":{"message":"${'x'.repeat(1_995)}${escaped}","type":"${escaped}","param":"${escaped}","code":"\\u0073${key.slice(1)}"}}`;
-    const out = openAiErrorBody(body, scrub)!;
-    expect(out).not.toMatch(/KEYCORE/);
-    const { error } = JSON.parse(out) as { error: Record<string, string> };
+    const error = clientErrorOf(body, scrub)!;
+    expect(JSON.stringify(error)).not.toMatch(/KEYCORE/);
     expect(error.message).toBe(`${'x'.repeat(1_995)}[reda`);
     expect([error.type, error.param, error.code]).toEqual([
       '[redacted]',
@@ -229,9 +227,8 @@ describe('openAiErrorBody', () => {
   });
 
   it('bounds the message and gives nothing for an empty body', () => {
-    const long = openAiErrorBody('x'.repeat(10_000), asIs)!;
-    expect((JSON.parse(long) as { error: { message: string } }).error.message).toHaveLength(2_000);
-    expect(openAiErrorBody('', asIs)).toBeUndefined();
-    expect(openAiErrorBody('   ', asIs)).toBeUndefined();
+    expect(clientErrorOf('x'.repeat(10_000), asIs)!.message).toHaveLength(2_000);
+    expect(clientErrorOf('', asIs)).toBeUndefined();
+    expect(clientErrorOf('   ', asIs)).toBeUndefined();
   });
 });

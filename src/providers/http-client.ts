@@ -7,7 +7,13 @@ import { context as otelApi, propagation, type Context } from '@opentelemetry/ap
 import { Pool } from './undici.js';
 import type { ProbeConfig } from '../config/index.js';
 import { isRecord, parseRecord } from '../json.js';
-import { parseRetryAfter, statusError, toUpstreamError, UpstreamError } from '../upstream/index.js';
+import {
+  parseRetryAfter,
+  statusError,
+  toUpstreamError,
+  UpstreamError,
+  type ClientErrorBody,
+} from '../upstream/index.js';
 import { UpstreamHandler, type UpstreamBody } from './upstream-response.js';
 import { merged } from '../objects.js';
 import { createScrubber, type Scrub } from './scrub.js';
@@ -147,7 +153,7 @@ export class UpstreamClient {
     statusError(
       status,
       parseRetryAfter(retryAfter, Date.now()),
-      status < 500 ? openAiErrorBody(body, this.scrub) : undefined,
+      status < 500 ? clientErrorOf(body, this.scrub) : undefined,
     );
 }
 
@@ -162,7 +168,7 @@ function secretsOf(headers: Record<string, string>): Set<string> {
 }
 
 /**
- * An upstream 4xx body re-encoded in OpenAI's error shape, whatever shape it came in, so a
+ * What an upstream 4xx body says, in OpenAI's error shape whatever shape it came in, so a
  * 400/413/422 about the request reaches the client with the upstream's own words instead of
  * failing over (every provider would refuse the same request). Shapes understood:
  * `{error: {message, type?, param?, code?}}` (OpenAI, Anthropic, Groq, llama.cpp),
@@ -171,7 +177,7 @@ function secretsOf(headers: Record<string, string>): Set<string> {
  * scrubbed of keys once decoded (scrubbing the raw text would miss a key written `sk-a\/b`).
  * Empty bodies give undefined (the status line answers).
  */
-export function openAiErrorBody(text: string, scrub: Scrub): string | undefined {
+export function clientErrorOf(text: string, scrub: Scrub): ClientErrorBody | undefined {
   const parsed = parseRecord(text);
   let message = text.trim();
   let fields: ErrorFields = {};
@@ -191,15 +197,13 @@ export function openAiErrorBody(text: string, scrub: Scrub): string | undefined 
   }
   if (message === '') return undefined;
   const optional = (v: unknown): string | null => (typeof v === 'string' ? scrub(v) : null);
-  return JSON.stringify({
-    error: {
-      // Cut after scrubbing: a cut first could leave the head of a key that no longer matches.
-      message: scrub(message).slice(0, 2_000),
-      type: optional(fields.type) ?? 'invalid_request_error',
-      param: optional(fields.param),
-      code: optional(fields.code),
-    },
-  });
+  return {
+    // Cut after scrubbing: a cut first could leave the head of a key that no longer matches.
+    message: scrub(message).slice(0, 2_000),
+    type: optional(fields.type) ?? 'invalid_request_error',
+    param: optional(fields.param),
+    code: optional(fields.code),
+  };
 }
 
 interface ErrorFields {

@@ -40,7 +40,7 @@ export class BreakerOpenError extends UpstreamError {
 /** Not sent: the provider is cooling down after a 429 (here or, shared, on another replica). */
 export class CoolingDownError extends UpstreamError {
   constructor(remainingMs: number) {
-    super('rate_limited', 'rate limited, cooling down', undefined, remainingMs);
+    super('rate_limited', 'rate limited, cooling down', { retryAfterMs: remainingMs });
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { RoutingConfig } from '../config/index.js';
 import { ProxyError, errors } from '../http/errors.js';
-import type { Provider } from '../upstream/index.js';
+import type { Provider, UpstreamError } from '../upstream/index.js';
 import {
   Cancellation,
   FALLBACK_ATTEMPT,
@@ -57,25 +57,16 @@ export interface EngineDeps {
   cooldowns: CooldownGate;
 }
 
-/** 4xx answers that are about the request itself: every provider would say the same. */
-const PASS_THROUGH = new Set([400, 413, 422]);
-
 /**
- * The client's error for a passed-through 4xx: the upstream's own message, code and param
- * (`clientBody` is already re-encoded in OpenAI shape by the adapter, message only), so the
- * client learns what was wrong with its request rather than a bare status line.
+ * The client's error for a request the upstream refused as the request's fault: the
+ * upstream's own message, code and param, so the client learns what was wrong with its
+ * request rather than a bare status line.
  */
-function passThrough(status: number, clientBody: string, cause: unknown): ProxyError {
-  let error: { message?: string; code?: string | null; param?: string | null } | undefined;
-  try {
-    ({ error } = JSON.parse(clientBody) as { error?: typeof error });
-  } catch {
-    // Not the adapter's encoding after all: the status line below still answers the client.
-  }
-  return new ProxyError(status, error?.message ?? `HTTP ${status}`, {
-    code: error?.code ?? null,
-    param: error?.param ?? null,
-    cause,
+function passThrough(e: UpstreamError): ProxyError {
+  return new ProxyError(e.status!, e.clientError!.message, {
+    code: e.clientError!.code,
+    param: e.clientError!.param,
+    cause: e,
   });
 }
 
@@ -237,14 +228,9 @@ class Race<T extends Answer> {
       if (result.outcome === 'failed') {
         const e = classify(result.error, this.req);
         metrics.attempts.failed.inc();
-        if (
-          !this.decided &&
-          e.clientBody !== undefined &&
-          e.status !== undefined &&
-          PASS_THROUGH.has(e.status)
-        ) {
+        if (!this.decided && e.requestFault) {
           this.decide();
-          this.reject(passThrough(e.status, e.clientBody, e));
+          this.reject(passThrough(e));
           return;
         }
         this.failed(

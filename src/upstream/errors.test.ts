@@ -1,7 +1,7 @@
 import { errors as undiciErrors } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { TaskCancelledError } from '../tasks/errors.js';
-import { toUpstreamError, UpstreamError } from './errors.js';
+import { statusError, toUpstreamError, UpstreamError } from './errors.js';
 
 const live = new AbortController().signal;
 
@@ -31,7 +31,22 @@ describe('toUpstreamError', () => {
 
   it('classifies unparseable JSON as an invalid response and passes an UpstreamError through', () => {
     expect(toUpstreamError(new SyntaxError('bad'), live).kind).toBe('invalid_response');
-    const e = new UpstreamError('server_error', 'HTTP 500', 500);
+    const e = new UpstreamError('server_error', 'HTTP 500', { status: 500 });
     expect(toUpstreamError(e, AbortSignal.abort())).toBe(e);
+  });
+});
+
+describe('UpstreamError.requestFault', () => {
+  const words = { message: 'bad', type: 'invalid_request_error', param: null, code: null };
+
+  it.each([400, 413, 422])('is set by a %i that carries the upstream’s own words', (status) => {
+    expect(statusError(status, undefined, words).requestFault).toBe(true);
+  });
+
+  it('is not set by other statuses, or by a 400 without the upstream’s words', () => {
+    for (const status of [401, 404, 429, 500]) {
+      expect(statusError(status, undefined, words).requestFault).toBe(false);
+    }
+    expect(statusError(400).requestFault).toBe(false);
   });
 });

@@ -15,34 +15,68 @@ const TIMEOUT_CODES: ReadonlySet<unknown> = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/**
+ * What an upstream said about a request it refused (4xx), in OpenAI's error shape: its own
+ * message, type, param and code, scrubbed of keys by the adapter. The client hears these
+ * words rather than a bare status line.
+ */
+export interface ClientErrorBody {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+export interface UpstreamErrorDetails {
+  /** The upstream's HTTP status, when it answered with one. */
+  status?: number | undefined;
+  /** The upstream's Retry-After (or a cooldown's rest), in milliseconds. */
+  retryAfterMs?: number | undefined;
+  clientError?: ClientErrorBody | undefined;
+}
+
+/** 4xx answers that are about the request itself: every provider would say the same. */
+const REQUEST_FAULT_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
+
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
   /** Expected failures are reported at debug level, not as task errors. */
   readonly expected = true;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly clientError: ClientErrorBody | undefined;
+  /**
+   * The client's request is at fault (a 400, 413 or 422 with the upstream's own words):
+   * every provider would refuse it alike, so the engine does not fail over and the client
+   * is answered with `clientError` and `status`.
+   */
+  readonly requestFault: boolean;
+
   constructor(
     readonly kind: FailureKind,
     message: string,
-    readonly status?: number,
-    readonly retryAfterMs?: number,
-    /** The upstream's own error body for 4xx, already in OpenAI shape, to pass through. */
-    readonly clientBody?: string,
+    { status, retryAfterMs, clientError }: UpstreamErrorDetails = {},
   ) {
     super(message);
+    this.status = status;
+    this.retryAfterMs = retryAfterMs;
+    this.clientError = clientError;
+    this.requestFault =
+      clientError !== undefined && status !== undefined && REQUEST_FAULT_STATUSES.has(status);
   }
 }
 
+/** An upstream's error status, classified, with what it said (4xx) and its Retry-After. */
 export function statusError(
   status: number,
   retryAfterMs?: number,
-  clientBody?: string,
+  clientError?: ClientErrorBody,
 ): UpstreamError {
-  return new UpstreamError(
-    classifyStatus(status),
-    `HTTP ${status}`,
+  return new UpstreamError(classifyStatus(status), `HTTP ${status}`, {
     status,
     retryAfterMs,
-    clientBody,
-  );
+    clientError,
+  });
 }
 
 /** Maps whatever a request threw (undici errors, aborts, parse errors) to an UpstreamError. */

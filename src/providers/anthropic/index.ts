@@ -55,21 +55,15 @@ export class AnthropicProvider implements Provider {
       });
     } catch (err) {
       if (err instanceof TranslationError) {
-        const payload = {
-          error: {
+        throw new UpstreamError('client_error', err.message, {
+          status: 400,
+          clientError: {
             message: err.message,
             type: 'invalid_request_error',
             param: err.param,
             code: 'unsupported_parameter',
           },
-        };
-        throw new UpstreamError(
-          'client_error',
-          err.message,
-          400,
-          undefined,
-          JSON.stringify(payload),
-        );
+        });
       }
       throw err;
     }
@@ -175,11 +169,16 @@ export class AnthropicProvider implements Provider {
 
   embeddings(_req: EmbeddingsRequest, _opts: CallOptions): Promise<JsonAnswer> {
     const message = `provider ${this.name} (anthropic) has no embeddings API`;
-    const payload = {
-      error: { message, type: 'invalid_request_error', param: 'model', code: 'unsupported_model' },
-    };
     return Promise.reject(
-      new UpstreamError('client_error', message, 400, undefined, JSON.stringify(payload)),
+      new UpstreamError('client_error', message, {
+        status: 400,
+        clientError: {
+          message,
+          type: 'invalid_request_error',
+          param: 'model',
+          code: 'unsupported_model',
+        },
+      }),
     );
   }
 

@@ -148,7 +148,7 @@ export class DemoProvider implements Provider {
       throw new UpstreamError('cancelled', 'cancelled');
     }
     if (this.config.failRate > 0 && Math.random() < this.config.failRate) {
-      throw new UpstreamError('server_error', 'HTTP 500 (demo failRate)', 500);
+      throw new UpstreamError('server_error', 'HTTP 500 (demo failRate)', { status: 500 });
     }
   }
 }
