@@ -1,8 +1,8 @@
 export { Supervisor } from './supervisor.js';
 export type { SupervisorOptions } from './supervisor.js';
 export { Scope } from './scope.js';
-export type { SpawnOptions, EveryOptions, CloseSummary } from './scope.js';
-export type { TaskContext, TaskHandle, TaskResult, TaskSnapshot, TaskSpanOptions } from './task.js';
+export type { SpawnOptions, EveryOptions, CloseSummary, TaskContext } from './scope.js';
+export type { TaskHandle, TaskResult, TaskSnapshot, TaskSpanOptions } from './task.js';
 export { defineTask, DEFAULT_GRACE_MS } from './definition.js';
 export type { TaskDefinition, TaskDefinitionOptions } from './definition.js';
 export {

@@ -1,6 +1,8 @@
 /**
  * One spawned unit of work: its AbortSignal (created only when read), its span, its metrics,
  * its optional child scope, and the leak timer armed when its cancellation is requested.
+ * A task knows scopes only through the TaskScope interface below: scope.ts imports this file
+ * to spawn tasks, so this file does not import scope.ts (no import circles).
  */
 import {
   SpanStatusCode,
@@ -13,7 +15,6 @@ import {
 import { TaskCancelledError, TaskLeakedError } from './errors.js';
 import type { TaskInstruments } from './instruments.js';
 import type { Runtime, TaskInfo } from './runtime.js';
-import { Scope } from './scope.js';
 import { armTimer } from './timers.js';
 import type { CancelReason, Outcome, TaskKind, TaskState } from './vocabulary.js';
 import { merged } from '../objects.js';
@@ -37,8 +38,8 @@ export interface TaskSpanOptions {
   attributes?: Attributes;
 }
 
-/** What a running task sees. */
-export interface TaskContext {
+/** What a running task sees, `S` being its scope's type (TaskContext in scope.ts fixes it). */
+export interface TaskContextOf<S> {
   readonly id: number;
   /** Aborted with a TaskCancelledError when the task is cancelled. Created on first read. */
   readonly signal: AbortSignal;
@@ -53,7 +54,7 @@ export interface TaskContext {
   /** The task's span, when tracing is on. */
   readonly span: Span | undefined;
   /** A scope owned by this task: closed when the task settles, cancelled when it is. */
-  readonly scope: Scope;
+  readonly scope: S;
   /** The OTel context whose active span is this task's span (for explicit propagation). */
   readonly otelContext: Context;
 }
@@ -81,24 +82,39 @@ export interface TaskSnapshot {
   scope: string;
 }
 
+/** What a task needs of the scope it runs in and of the scope it owns. Scope implements it. */
+export interface TaskScope<S extends TaskScope<S>> {
+  readonly name: string;
+  /** A new scope for one of this scope's tasks to own: not linked to this one. */
+  scopeForTask(name: string, otelContext: Context): S;
+  /** Called by a task when it settles. */
+  detach(task: Task<unknown, S>): void;
+  /** Takes over a settled task's scope whose tasks still run. */
+  adopt(orphan: S): void;
+  cancelAll(reason: CancelReason): void;
+  count(): number;
+  seal(): void;
+  close(reason: CancelReason): Promise<unknown>;
+}
+
 const noop = (): void => {};
 
-export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
+export class Task<T, S extends TaskScope<S>> implements TaskHandle<T>, TaskContextOf<S>, TaskInfo {
   readonly id: number;
   readonly startedAt = performance.now();
   readonly settled: Promise<TaskResult<T>>;
   state: TaskState = 'running';
   leaked = false;
   /** Links in the parent scope's list of live tasks (owned by Scope). */
-  prevSibling: Task<unknown> | undefined = undefined;
-  nextSibling: Task<unknown> | undefined = undefined;
+  prevSibling: Task<unknown, S> | undefined = undefined;
+  nextSibling: Task<unknown, S> | undefined = undefined;
   private controller: AbortController | undefined;
   private cancelHooks: ((reason: CancelReason) => void)[] | undefined;
   private cancelReason: CancelReason | undefined;
   private cancelAt = 0;
   private disarmLeak: (() => void) | undefined;
   private disarmDeadline: (() => void) | undefined;
-  private childScope: Scope | undefined;
+  private childScope: S | undefined;
   span: Span | undefined;
   private spanContext: Context | undefined;
   private readonly spawnStack: string | undefined;
@@ -106,10 +122,10 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   constructor(
     private readonly rt: Runtime,
     private readonly m: TaskInstruments,
-    readonly parent: Scope,
+    readonly parent: S,
     readonly kind: TaskKind,
     private readonly parentContext: Context,
-    fn: (ctx: TaskContext) => Promise<T>,
+    fn: (ctx: TaskContextOf<S>) => Promise<T>,
     deadlineMs: number | undefined,
     spanAs: TaskSpanOptions | undefined,
   ) {
@@ -190,14 +206,13 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
   }
 
   /** The task's own scope if it was ever used (for tree walks); never creates it. */
-  get ownedScope(): Scope | undefined {
+  get ownedScope(): S | undefined {
     return this.childScope;
   }
 
-  get scope(): Scope {
+  get scope(): S {
     if (this.childScope === undefined) {
-      this.childScope = new Scope(
-        this.rt,
+      this.childScope = this.parent.scopeForTask(
         `${this.parent.name}/${this.task}#${this.id}`,
         this.otelContext,
       );
@@ -248,7 +263,7 @@ export class Task<T> implements TaskHandle<T>, TaskContext, TaskInfo {
     return s;
   }
 
-  private run(fn: (ctx: TaskContext) => Promise<T>): Promise<TaskResult<T>> {
+  private run(fn: (ctx: TaskContextOf<S>) => Promise<T>): Promise<TaskResult<T>> {
     let pending: Promise<T>;
     try {
       pending = Promise.resolve(fn(this));
