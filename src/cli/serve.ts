@@ -61,6 +61,7 @@ export async function serve(
   }
   const logger = createLogger({ level: config.telemetry.logLevel });
   const tracing = await startTracing(env, version(), {
+    armTimer,
     serviceName: config.telemetry.serviceName,
     log: logger.child({ component: 'tracing' }),
   });

@@ -7,6 +7,15 @@
 import { ROOT_CONTEXT, trace, type ContextManager, type Tracer } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ExportLog } from './otlp/export-log.js';
+import type { ArmTimer } from './otlp/span-processor.js';
+
+export interface TracingOptions {
+  /** The spawner's timer (src/tasks/timers.ts), which the protobuf exporter's batching runs on. */
+  armTimer: ArmTimer;
+  /** The service name unless OTEL_SERVICE_NAME says otherwise. */
+  serviceName?: string;
+  log?: ExportLog;
+}
 
 export interface Tracing {
   readonly tracer: Tracer;
@@ -47,12 +56,13 @@ const explicitOnly: ContextManager = {
  */
 async function protobufProcessor(
   env: NodeJS.ProcessEnv,
-  log: ExportLog | undefined,
+  { armTimer, log }: TracingOptions,
 ): Promise<SpanProcessor> {
   const { EncodingSpanProcessor, batchOptionsFromEnv, otlpProtobufExporter } =
     await import('./otlp/span-processor.js');
   return new EncodingSpanProcessor(
     otlpProtobufExporter(tracesUrl(env)),
+    armTimer,
     batchOptionsFromEnv(env),
     log,
   );
@@ -89,7 +99,7 @@ export async function jsonSpanProcessor(
 export async function startTracing(
   env: NodeJS.ProcessEnv,
   version: string,
-  defaults: { serviceName?: string; log?: ExportLog } = {},
+  options: TracingOptions,
 ): Promise<Tracing | undefined> {
   if (!tracingEnabled(env)) return undefined;
   // OTLP over HTTP in the protocol the standard variables ask for: http/protobuf (the spec's
@@ -99,12 +109,12 @@ export async function startTracing(
   const [{ NodeSDK }, spanProcessor] = await Promise.all([
     import('@opentelemetry/sdk-node'),
     protocol === 'http/json'
-      ? jsonSpanProcessor(env, defaults.log)
-      : protobufProcessor(env, defaults.log),
+      ? jsonSpanProcessor(env, options.log)
+      : protobufProcessor(env, options),
   ]);
   const sdk = new NodeSDK({
     // OTEL_SERVICE_NAME wins, as everywhere in OTel; then telemetry.serviceName.
-    serviceName: env.OTEL_SERVICE_NAME ?? defaults.serviceName ?? 'llm-proxy',
+    serviceName: env.OTEL_SERVICE_NAME ?? options.serviceName ?? 'llm-proxy',
     spanProcessors: [spanProcessor],
     contextManager: explicitOnly,
     instrumentations: [],

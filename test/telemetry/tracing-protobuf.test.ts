@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
+import { armTimer } from '../../src/tasks/timers.js';
 import { startTracing } from '../../src/telemetry/tracing.js';
 
 it('exports OTLP http/protobuf by default', async () => {
@@ -22,6 +23,7 @@ it('exports OTLP http/protobuf by default', async () => {
   const tracing = (await startTracing(
     { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}` },
     'test',
+    { armTimer },
   ))!;
   try {
     tracing.tracer.startSpan('probe-span').end();

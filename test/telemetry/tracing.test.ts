@@ -11,6 +11,7 @@ import { createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/fake-upstream/index.js';
 import { listen } from '../../src/http/server.js';
+import { armTimer } from '../../src/tasks/timers.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { startTracing, tracingEnabled } from '../../src/telemetry/tracing.js';
 
@@ -69,7 +70,7 @@ const attr = (s: OtlpSpan, key: string): unknown => {
 describe('tracing', () => {
   it('is off when no OTLP endpoint is configured', async () => {
     expect(tracingEnabled({})).toBe(false);
-    expect(await startTracing({}, 'test')).toBeUndefined();
+    expect(await startTracing({}, 'test', { armTimer })).toBeUndefined();
     expect(
       tracingEnabled({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x', OTEL_SDK_DISABLED: 'true' }),
     ).toBe(false);
@@ -80,7 +81,10 @@ describe('tracing', () => {
     process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
     // The receiver decodes JSON; the default protocol (http/protobuf) is covered below.
     process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
-    const tracing = (await startTracing(process.env, 'test', { serviceName: 'from-config' }))!;
+    const tracing = (await startTracing(process.env, 'test', {
+      armTimer,
+      serviceName: 'from-config',
+    }))!;
     expect(tracing).toBeDefined();
     const logs: Record<string, unknown>[] = [];
     const destination = new Writable({

@@ -12,7 +12,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import { liveTimers } from '../../tasks/timers.js';
+import { armTimer, liveTimers } from '../../tasks/timers.js';
 import {
   BATCH_DEFAULTS,
   batchOptionsFromEnv,
@@ -67,6 +67,7 @@ function setup(url: string, opts: Partial<BatchOptions>, logged: Logged[] = []) 
   const memory = new InMemorySpanExporter();
   const processor = new EncodingSpanProcessor(
     otlpProtobufExporter(url),
+    armTimer,
     { ...BATCH_DEFAULTS, ...opts },
     {
       warn: (fields, msg) => logged.push(['warn', fields, msg]),
@@ -204,6 +205,7 @@ describe('EncodingSpanProcessor with a failing exporter', () => {
         },
         shutdown: () => Promise.resolve(),
       },
+      armTimer,
       { ...BATCH_DEFAULTS, maxExportBatchSize: 1 },
     );
     const provider = new BasicTracerProvider({ spanProcessors: [processor] });

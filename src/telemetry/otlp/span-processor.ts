@@ -15,10 +15,16 @@ import {
 } from '@opentelemetry/otlp-exporter-base/node-http';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { armTimer } from '../../tasks/timers.js';
 import { ExportHealth, silentExportLog, type ExportLog } from './export-log.js';
 import { ProtobufSink } from './protobuf-sink.js';
 import { encodeRequest, writeSpan, type SpanGroup } from './span-encoder.js';
+
+/**
+ * Arms an unref'd one-shot timer and returns what disarms it: the spawner's `armTimer`
+ * (src/tasks/timers.ts), handed in because the spawner is instrumented by telemetry/, so
+ * telemetry/ does not import tasks/ (no import circles).
+ */
+export type ArmTimer = (ms: number, fire: () => void) => () => void;
 
 export interface BatchOptions {
   maxExportBatchSize: number;
@@ -146,9 +152,13 @@ export class EncodingSpanProcessor implements SpanProcessor {
   /** Failed exports are logged when a run of them starts and when it ends, not each time. */
   private readonly health: ExportHealth;
 
-  /** `log` hears of failing exports and of spans dropped on a full queue, and when that ends. */
+  /**
+   * `armTimer` runs the scheduled delay and the export timeout; `log` hears of failing exports
+   * and of spans dropped on a full queue, and when that ends.
+   */
   constructor(
     private readonly exporter: EncodedBatchExporter,
+    private readonly armTimer: ArmTimer,
     private readonly opts: BatchOptions = BATCH_DEFAULTS,
     private readonly log: ExportLog = silentExportLog,
   ) {
@@ -204,7 +214,7 @@ export class EncodingSpanProcessor implements SpanProcessor {
   private armDelay(): void {
     if (this.disarmDelay !== undefined || this.exporting !== undefined) return;
     if (this.current.count === 0) return;
-    this.disarmDelay = armTimer(this.opts.scheduledDelayMillis, () => {
+    this.disarmDelay = this.armTimer(this.opts.scheduledDelayMillis, () => {
       this.disarmDelay = undefined;
       this.seal();
       this.pump();
@@ -249,7 +259,7 @@ export class EncodingSpanProcessor implements SpanProcessor {
         if (g.resource.asyncAttributesPending === true) await g.resource.waitForAsyncAttributes?.();
       }
       const result = await new Promise<ExportResult>((resolve) => {
-        const disarm = armTimer(this.opts.exportTimeoutMillis, () =>
+        const disarm = this.armTimer(this.opts.exportTimeoutMillis, () =>
           resolve({ code: ExportResultCode.FAILED, error: new Error('span export timed out') }),
         );
         try {
