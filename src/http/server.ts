@@ -1,10 +1,21 @@
 /** Serving an app over node:http (via @hono/node-server), and stopping it in order. */
 import type { AddressInfo } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { getRequestListener } from '@hono/node-server';
-import type { App } from '../app.js';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { ServerConfig } from '../config/index.js';
 import { discardAllowance, discardRest } from './body.js';
 import { answerClientError, answerExpectation, requestErrorResponse } from './client-error.js';
+
+/**
+ * What `listen` needs of an app. createApp's App has it: http/ names only this, so it does not
+ * import the composition root (src/app.ts), which imports http/.
+ */
+export interface ServedApp {
+  readonly hono: Pick<Hono<{ Bindings: HttpBindings }>, 'fetch'>;
+  readonly config: { readonly server: ServerConfig };
+  readonly state: 'starting' | 'ready' | 'draining' | 'stopped';
+}
 
 export interface Listening {
   readonly server: Server;
@@ -24,7 +35,7 @@ interface LastResponse {
   _last?: boolean;
 }
 
-export async function listen(app: App, host: string, port: number): Promise<Listening> {
+export async function listen(app: ServedApp, host: string, port: number): Promise<Listening> {
   // The adapter's listener with an errorHandler (createAdaptorServer passes none), so requests
   // it cannot turn into a Request (bad Host, bad target) get an OpenAI-shaped 400 as well; a
   // missing Host is routed as localhost rather than refused by Node with an empty 400.
