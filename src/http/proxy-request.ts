@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Span, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { RoutingFailure } from '../routing/failure.js';
 import {
   HTTP_REQUEST,
   TaskRejectedError,
@@ -24,6 +25,7 @@ import type { Admission } from './admission.js';
 import { hasBody, readBody } from './body.js';
 import { ProxyError, errors } from './errors.js';
 import { finishServerSpan, serverSpan } from './request-span.js';
+import { routingError } from './routing-failure.js';
 import { endSseWithError, sendError } from './respond.js';
 
 export interface RequestIO {
@@ -219,7 +221,12 @@ async function runRequest(
     }
   } catch (err) {
     if (ctx.cancelled) return;
-    const proxyErr = err instanceof ProxyError ? err : internal(deps.logger, err, io.traceId);
+    const proxyErr =
+      err instanceof ProxyError
+        ? err
+        : err instanceof RoutingFailure
+          ? routingError(err)
+          : internal(deps.logger, err, io.traceId);
     if (proxyErr.status >= 500) {
       deps.logger.warn(
         { route, status: proxyErr.status, code: proxyErr.code, trace_id: io.traceId },

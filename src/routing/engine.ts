@@ -3,11 +3,11 @@
  * sequentially, in parallel (first success wins; losers cancelled with `lost_race`) or
  * hedged (the next one starts after hedgeDelayMs without an answer). Every branch is a
  * `fallback_engine/attempt` task in the request's own scope. When every candidate has
- * failed the caller hears at once, with a 502/503/504 that summarises each attempt.
+ * failed the caller hears at once, with a RoutingFailure that summarises each attempt
+ * (http/ answers it with a 502/503/504).
  */
 import type { RoutingConfig } from '../config/index.js';
-import { ProxyError, errors } from '../http/errors.js';
-import type { Provider, UpstreamError } from '../upstream/index.js';
+import type { Provider } from '../upstream/index.js';
 import {
   Cancellation,
   FALLBACK_ATTEMPT,
@@ -26,6 +26,7 @@ import {
   type CooldownGate,
   type Operation,
 } from './attempt.js';
+import { RoutingFailure } from './failure.js';
 import {
   attemptSchedule,
   CircuitBreaker,
@@ -55,19 +56,6 @@ export interface EngineDeps {
   health: (provider: string) => ProviderHealth;
   /** Rate-limit cooldowns: a provider cooling down is skipped like an open breaker. */
   cooldowns: CooldownGate;
-}
-
-/**
- * The client's error for a request the upstream refused as the request's fault: the
- * upstream's own message, code and param, so the client learns what was wrong with its
- * request rather than a bare status line.
- */
-function passThrough(e: UpstreamError): ProxyError {
-  return new ProxyError(e.status!, e.clientError!.message, {
-    code: e.clientError!.code,
-    param: e.clientError!.param,
-    cause: e,
-  });
 }
 
 export class FallbackEngine {
@@ -119,7 +107,9 @@ export class FallbackEngine {
 
   /** Runs `op` against the model's candidates inside the request task `req`. */
   run<T extends Answer>(req: TaskContext, model: string, op: Operation<T>): Promise<Win<T>> {
-    if (!this.serves(model)) return Promise.reject(errors.unknownModel(model));
+    if (!this.serves(model)) {
+      return Promise.reject(new RoutingFailure({ kind: 'unknown_model', model }));
+    }
     const candidates = this.candidates(model);
     const plan = new LaunchPlan(this.schedule(candidates.length));
     return new Race(this.deps, this.breakers, req, candidates, plan, op).start();
@@ -228,9 +218,12 @@ class Race<T extends Answer> {
       if (result.outcome === 'failed') {
         const e = classify(result.error, this.req);
         metrics.attempts.failed.inc();
-        if (!this.decided && e.requestFault) {
+        if (!this.decided && e.requestFault !== undefined) {
           this.decide();
-          this.reject(passThrough(e));
+          const { requestFault: fault } = e;
+          this.reject(
+            new RoutingFailure({ kind: 'request_fault', provider: provider.name, fault, error: e }),
+          );
           return;
         }
         this.failed(
@@ -301,13 +294,6 @@ class Race<T extends Answer> {
     if (this.running > 0) return;
     this.decide();
     const summary = summarizeAttempts(this.records);
-    this.reject(
-      new ProxyError(summary.status, summary.message, {
-        code: 'upstream_failed',
-        ...(summary.retryAfterSeconds === undefined
-          ? {}
-          : { retryAfter: summary.retryAfterSeconds }),
-      }),
-    );
+    this.reject(new RoutingFailure({ kind: 'exhausted', summary, attempts: [...this.records] }));
   }
 }

@@ -40,13 +40,13 @@ describe('UpstreamError.requestFault', () => {
   const words = { message: 'bad', type: 'invalid_request_error', param: null, code: null };
 
   it.each([400, 413, 422])('is set by a %i that carries the upstream’s own words', (status) => {
-    expect(statusError(status, undefined, words).requestFault).toBe(true);
+    expect(statusError(status, undefined, words).requestFault).toEqual({ status, body: words });
   });
 
   it('is not set by other statuses, or by a 400 without the upstream’s words', () => {
     for (const status of [401, 404, 429, 500]) {
-      expect(statusError(status, undefined, words).requestFault).toBe(false);
+      expect(statusError(status, undefined, words).requestFault).toBeUndefined();
     }
-    expect(statusError(400).requestFault).toBe(false);
+    expect(statusError(400).requestFault).toBeUndefined();
   });
 });

@@ -27,6 +27,12 @@ export interface ClientErrorBody {
   code: string | null;
 }
 
+/** A refusal that is the client's request's fault: the upstream's status and its words. */
+export interface RequestFault {
+  status: number;
+  body: ClientErrorBody;
+}
+
 export interface UpstreamErrorDetails {
   /** The upstream's HTTP status, when it answered with one. */
   status?: number | undefined;
@@ -46,11 +52,11 @@ export class UpstreamError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly clientError: ClientErrorBody | undefined;
   /**
-   * The client's request is at fault (a 400, 413 or 422 with the upstream's own words):
-   * every provider would refuse it alike, so the engine does not fail over and the client
-   * is answered with `clientError` and `status`.
+   * Set when the client's request is at fault (a 400, 413 or 422 with the upstream's own
+   * words): every provider would refuse it alike, so the engine does not fail over and the
+   * client is answered with this status and these words.
    */
-  readonly requestFault: boolean;
+  readonly requestFault: RequestFault | undefined;
 
   constructor(
     readonly kind: FailureKind,
@@ -62,7 +68,9 @@ export class UpstreamError extends Error {
     this.retryAfterMs = retryAfterMs;
     this.clientError = clientError;
     this.requestFault =
-      clientError !== undefined && status !== undefined && REQUEST_FAULT_STATUSES.has(status);
+      clientError !== undefined && status !== undefined && REQUEST_FAULT_STATUSES.has(status)
+        ? { status, body: clientError }
+        : undefined;
   }
 }
 
