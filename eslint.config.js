@@ -1,6 +1,8 @@
 // Typed lint: promises must be awaited or explicitly voided, and every timer goes through
 // the spawner (src/tasks/), so nothing runs in the background unnamed and unaccounted.
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 const bareTimers = ['setTimeout', 'setInterval', 'setImmediate'].map((name) => ({
@@ -45,6 +47,18 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // No import circles in src/: each module can be read (and loaded) after what it imports.
+    // The TypeScript resolver maps our ESM `./x.js` specifiers to the `./x.ts` files.
+    // NOTE: no-cycle skips type-only imports; test/architecture/import-cycles.test.ts counts them.
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+    },
+    rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
   },
   {
     // The spawner owns the process's timers; tests may drive time directly.
