@@ -10,6 +10,42 @@ const bareTimers = ['setTimeout', 'setInterval', 'setImmediate'].map((name) => (
   message: 'Use the spawner (src/tasks/): scope.spawn, every() or sleep(ms, signal).',
 }));
 
+/**
+ * Each layer, bottom first, with the folders (or top-level files) in it. A file may import
+ * the layers below its own; never one above, nor another folder of its own layer (so
+ * providers/ and routing/ know each other only through upstream/). The composition root
+ * (app.ts) and the CLI sit on top; bench/ is a tool beside them.
+ */
+export const LAYERS = [
+  ['telemetry', 'json.ts', 'objects.ts', 'version.ts'],
+  ['config', 'tasks'],
+  ['upstream', 'cache', 'fake-upstream'],
+  ['providers', 'routing', 'condense'],
+  ['health'],
+  ['http'],
+  ['app.ts'],
+  ['cli', 'bench'],
+];
+
+/** no-restricted-paths zones: what each folder of a layer may not import. */
+export function layerZones() {
+  const at = (name) => `./src/${name}`;
+  return LAYERS.flatMap((layer, i) => {
+    const above = LAYERS.slice(i + 1).flat();
+    return layer.flatMap((name) => {
+      const banned = [...above, ...layer.filter((other) => other !== name)];
+      if (banned.length === 0) return [];
+      return [
+        {
+          target: at(name),
+          from: banned.map(at),
+          message: `${name} may import only the layers below its own (LAYERS, eslint.config.js).`,
+        },
+      ];
+    });
+  });
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'dist-bench/', 'node_modules/', 'coverage/', 'grafana/', 'prometheus/'] },
   js.configs.recommended,
@@ -59,6 +95,19 @@ export default tseslint.config(
       'import-x/resolver-next': [createTypeScriptImportResolver()],
     },
     rules: { 'import-x/no-cycle': ['error', { ignoreExternal: true }] },
+  },
+  {
+    // The layers (README, "The design in one page"): a request flows one way, from http/
+    // through routing/ to providers/, over a leaf contract (upstream/); each folder imports
+    // only the layers below it. Tests may import anything.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/resolver-next': [createTypeScriptImportResolver()],
+    },
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: layerZones() }] },
   },
   {
     // The spawner owns the process's timers; tests may drive time directly.
