@@ -4,6 +4,16 @@
  * precedence (failNext queue, then failRate, then the standing behaviour) is testable alone.
  */
 
+/** Streams that break after a valid first event (see broken-streams.ts). */
+export const BROKEN_STREAMS = [
+  'break_mid_event',
+  'stall_mid_event',
+  'oversized_event',
+  'non_json_event',
+  'invalid_utf8',
+  'nul_event',
+] as const;
+
 export const BEHAVIOURS = [
   'ok',
   'fail',
@@ -15,13 +25,7 @@ export const BEHAVIOURS = [
   'invalid_sse',
   'truncated_stream',
   'slow_stream',
-  // After a valid first event (see broken-streams.ts):
-  'break_mid_event',
-  'stall_mid_event',
-  'oversized_event',
-  'non_json_event',
-  'invalid_utf8',
-  'nul_event',
+  ...BROKEN_STREAMS,
   // A 200 JSON answer whose choices (Anthropic: content blocks) are [null].
   'null_choice',
 ] as const;
@@ -123,15 +127,7 @@ export function chunkDelayFor(behaviour: Behaviour, chunkDelayMs: number | undef
  * had been sent yet) failed over instead of relaying: the mode then tested something else.
  */
 export const BROKEN_STREAM_CHUNK_DELAY_MS = 40;
-/** The behaviours of broken-streams.ts. */
-export const BREAKS_AFTER_START: ReadonlySet<Behaviour> = new Set<Behaviour>([
-  'break_mid_event',
-  'stall_mid_event',
-  'oversized_event',
-  'non_json_event',
-  'invalid_utf8',
-  'nul_event',
-]);
+export const BREAKS_AFTER_START: ReadonlySet<Behaviour> = new Set<Behaviour>(BROKEN_STREAMS);
 
 /** mulberry32: a tiny seeded PRNG, so a failRate run is the same run every time. */
 export function seededRandom(seed: number): () => number {

@@ -5,7 +5,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Answer, WireApi } from './api.js';
-import type { Behaviour, Plan } from './behaviour.js';
+import { BROKEN_STREAMS, type Behaviour, type Plan } from './behaviour.js';
 import { brokenStream, corrupt, INVALID_UTF8, isBrokenStream } from './broken-streams.js';
 import { framesThroughContent, HANG_MS, type Exchange, type StreamTiming } from './exchange.js';
 
@@ -17,12 +17,7 @@ const STREAMED: ReadonlySet<Behaviour> = new Set<Behaviour>([
   'invalid_sse',
   'reset_mid_stream',
   'truncated_stream',
-  'break_mid_event',
-  'stall_mid_event',
-  'oversized_event',
-  'non_json_event',
-  'invalid_utf8',
-  'nul_event',
+  ...BROKEN_STREAMS,
 ]);
 
 export type ReadyAnswer = Exclude<Answer, { kind: 'reject' }>;
