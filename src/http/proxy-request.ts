@@ -16,6 +16,7 @@ import {
   TaskRejectedError,
   type Scope,
   type TaskContext,
+  type TaskHandle,
   type TaskResult,
 } from '../tasks/index.js';
 import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
@@ -76,79 +77,151 @@ export function serveProxied(
   handler: ProxyHandler,
 ): void {
   const started = performance.now();
-  const { req, res } = io;
-  const { metrics } = deps;
-  const finish = (): void => {
-    const seconds = (performance.now() - started) / 1000;
-    metrics.request(route, req.method ?? 'OTHER', res.statusCode, seconds);
-  };
-  const refuse = (err: ProxyError): void => {
-    sendError(res, err);
-    finish();
-  };
-
   if (!deps.gate.accepting()) {
-    metrics.shed.draining.inc();
-    return refuse(errors.draining());
+    deps.metrics.shed.draining.inc();
+    return refuse(deps, route, io, started, errors.draining());
   }
-  let key = '';
-  if (deps.keys.size > 0) {
-    if (repeatedAuthorization(req.rawHeaders)) return refuse(errors.repeatedAuthorization());
-    const presented = presentedKey(req.headers);
-    if (presented === undefined) return refuse(errors.missingKey());
-    const scope = deps.keys.scopeOf(presented);
-    if (scope === undefined) return refuse(errors.invalidKey());
-    key = presented;
-    io.clientScope = scope;
-  }
+  const key = authenticate(deps.keys, io);
+  if (key instanceof ProxyError) return refuse(deps, route, io, started, key);
   const retryAfter = deps.rateLimit?.(key);
   if (retryAfter instanceof Promise) {
-    // The shared limiter answered asynchronously (it never rejects): re-enter with its verdict,
-    // so the gate is checked again, unless the client left meanwhile.
-    const again = (verdict: number | undefined): void => {
-      if (!res.destroyed) serveProxied({ ...deps, rateLimit: () => verdict }, route, io, handler);
-    };
-    void retryAfter
-      .then(again)
-      .catch((err: unknown) => refuse(internal(deps.logger, err, undefined)));
-    return;
+    return awaitRateLimit(retryAfter, deps, route, io, handler, started);
   }
+  const receiving = hasBody(io.req);
+  const refusal = admissionRefusal(deps, io, retryAfter, receiving);
+  if (refusal !== undefined) return refuse(deps, route, io, started, refusal);
+  const handle = spawnRequest(deps, route, io, handler, receiving);
+  if (handle instanceof ProxyError) return refuse(deps, route, io, started, handle);
+  answerWhenSettled(deps, route, io, handle, started);
+}
+
+/** Counts the request (route, method, status, duration) once its response is done. */
+function countRequest(deps: ProxyRequestDeps, route: Route, io: RequestIO, started: number): void {
+  const seconds = (performance.now() - started) / 1000;
+  deps.metrics.request(route, io.req.method ?? 'OTHER', io.res.statusCode, seconds);
+}
+
+function refuse(
+  deps: ProxyRequestDeps,
+  route: Route,
+  io: RequestIO,
+  started: number,
+  err: ProxyError,
+): void {
+  sendError(io.res, err);
+  countRequest(deps, route, io, started);
+}
+
+/**
+ * The client's key ('' when the proxy has no keys), its cache scope recorded on `io`; or why
+ * the request is refused.
+ */
+function authenticate(keys: KeySet, io: RequestIO): string | ProxyError {
+  if (keys.size === 0) return '';
+  if (repeatedAuthorization(io.req.rawHeaders)) return errors.repeatedAuthorization();
+  const presented = presentedKey(io.req.headers);
+  if (presented === undefined) return errors.missingKey();
+  const scope = keys.scopeOf(presented);
+  if (scope === undefined) return errors.invalidKey();
+  io.clientScope = scope;
+  return presented;
+}
+
+/**
+ * The shared limiter answered asynchronously (it never rejects): re-enter with its verdict,
+ * so the gate is checked again, unless the client left meanwhile.
+ */
+function awaitRateLimit(
+  verdict: Promise<number | undefined>,
+  deps: ProxyRequestDeps,
+  route: Route,
+  io: RequestIO,
+  handler: ProxyHandler,
+  started: number,
+): void {
+  const again = (retryAfter: number | undefined): void => {
+    if (!io.res.destroyed) {
+      serveProxied({ ...deps, rateLimit: () => retryAfter }, route, io, handler);
+    }
+  };
+  void verdict
+    .then(again)
+    .catch((err: unknown) =>
+      refuse(deps, route, io, started, internal(deps.logger, err, undefined)),
+    );
+}
+
+/**
+ * Why the request is shed before its task starts (rate limited, every slot taken, too many
+ * bodies arriving), counted by reason; undefined when it may go on. A request with a body
+ * takes its receiving place here.
+ */
+function admissionRefusal(
+  deps: ProxyRequestDeps,
+  io: RequestIO,
+  retryAfter: number | undefined,
+  receiving: boolean,
+): ProxyError | undefined {
+  const { metrics } = deps;
   if (retryAfter !== undefined) {
     metrics.shed.rate_limit.inc();
-    return refuse(errors.rateLimited(retryAfter));
+    return errors.rateLimited(retryAfter);
   }
   if (deps.admission.full) {
     metrics.shed.overload.inc();
-    return refuse(errors.overloaded(1));
+    return errors.overloaded(1);
   }
-  const receiving = hasBody(req);
-  if (receiving) {
-    const refusal = deps.admission.startReceiving(io.clientScope);
-    if (refusal !== undefined) {
-      (refusal.status === 429 ? metrics.shed.rate_limit : metrics.shed.overload).inc();
-      return refuse(refusal);
-    }
+  if (!receiving) return undefined;
+  const refusal = deps.admission.startReceiving(io.clientScope);
+  if (refusal !== undefined) {
+    (refusal.status === 429 ? metrics.shed.rate_limit : metrics.shed.overload).inc();
   }
+  return refusal;
+}
 
-  let handle;
+/**
+ * Starts the request's task under its deadline (and server span, when tracing); if the scope
+ * refuses it, gives back the receiving place and says why (overloaded, or draining).
+ */
+function spawnRequest(
+  deps: ProxyRequestDeps,
+  route: Route,
+  io: RequestIO,
+  handler: ProxyHandler,
+  receiving: boolean,
+): TaskHandle<void> | ProxyError {
   try {
-    handle = deps.scope.spawn(
+    return deps.scope.spawn(
       HTTP_REQUEST,
       (ctx) => runRequest(ctx, deps, route, io, handler, receiving),
       deps.tracer === undefined
         ? { deadlineMs: deps.requestTimeoutMs }
-        : { ...serverSpan(req, route), deadlineMs: deps.requestTimeoutMs },
+        : { ...serverSpan(io.req, route), deadlineMs: deps.requestTimeoutMs },
     );
   } catch (err) {
     if (receiving) deps.admission.doneReceiving(io.clientScope);
     if (!(err instanceof TaskRejectedError)) throw err;
     if (err.reason === 'limit') {
-      metrics.shed.overload.inc();
-      return refuse(errors.overloaded(1));
+      deps.metrics.shed.overload.inc();
+      return errors.overloaded(1);
     }
-    metrics.shed.draining.inc();
-    return refuse(errors.draining());
+    deps.metrics.shed.draining.inc();
+    return errors.draining();
   }
+}
+
+/**
+ * Cancels the task if the client goes away first; once it settles, answers a response it
+ * left unfinished, then counts, measures and logs the request.
+ */
+function answerWhenSettled(
+  deps: ProxyRequestDeps,
+  route: Route,
+  io: RequestIO,
+  handle: TaskHandle<void>,
+  started: number,
+): void {
+  const { res } = io;
   const onClose = (): void => {
     if (!res.writableFinished) handle.cancel('client_gone');
   };
@@ -160,22 +233,25 @@ export function serveProxied(
       if (res.headersSent) endSseWithError(res, err);
       else sendError(res, err);
     }
-    finish();
+    countRequest(deps, route, io, started);
     const ms = performance.now() - started;
-    metrics.overhead.observe(Math.max(0, ms - io.upstreamMs) / 1000);
-    if (deps.logger.isLevelEnabled('debug')) {
-      deps.logger.debug(
-        {
-          route,
-          status: res.statusCode,
-          provider: io.provider,
-          ms: Math.round(ms),
-          trace_id: io.traceId,
-        },
-        'request',
-      );
-    }
+    deps.metrics.overhead.observe(Math.max(0, ms - io.upstreamMs) / 1000);
+    logRequest(deps.logger, route, io, ms);
   });
+}
+
+function logRequest(logger: Logger, route: Route, io: RequestIO, ms: number): void {
+  if (!logger.isLevelEnabled('debug')) return;
+  logger.debug(
+    {
+      route,
+      status: io.res.statusCode,
+      provider: io.provider,
+      ms: Math.round(ms),
+      trace_id: io.traceId,
+    },
+    'request',
+  );
 }
 
 /**
