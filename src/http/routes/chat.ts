@@ -16,6 +16,7 @@ import { SSE_DONE } from '../../providers/index.js';
 import {
   UpstreamError,
   type ChatAnswer,
+  type JsonAnswer,
   type Provider,
   type StreamAnswer,
 } from '../../upstream/index.js';
@@ -59,116 +60,182 @@ export function recordUsage(
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && n > 0 && Number.isFinite(n);
 
+/** One chat call as it goes through the handler's steps. */
+interface ChatCall {
+  /** The body as parsed JSON (what the cache decision and key read). */
+  readonly raw: Record<string, unknown>;
+  /** The body's text as the client sent it (the cache key reads it). */
+  readonly text: string;
+  readonly body: ChatCompletionRequest;
+  readonly stream: boolean;
+  /** The x-llm-proxy-* headers of the answer, filled in step by step. */
+  readonly headers: ExtraHeaders;
+  /**
+   * Forwarded as the client wrote it while the proxy changes nothing: re-serialising would
+   * cost CPU and round numbers past 2^53 (a uint64 bound in a tool schema, a 64-bit seed).
+   */
+  bodyText: string | undefined;
+  /** The response cache key, when the answer may be stored. */
+  key: string | undefined;
+}
+
 export function chatHandler(deps: ChatDeps) {
   return async function chat(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const { value: raw, text } = parseJsonObject(io.body, io.req.headers['content-type']);
-    const body = parseChatRequest(raw);
-    // Forwarded as the client wrote it while the proxy changes nothing: re-serialising would
-    // cost CPU and round numbers past 2^53 (a uint64 bound in a tool schema, a 64-bit seed).
-    let bodyText: string | undefined = text;
-    if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
-    genAiRequest(io.span, 'chat', body);
-    const stream = body.stream === true;
-    const headers: ExtraHeaders = { 'x-llm-proxy-cache': 'bypass' };
-
-    let key: string | undefined;
-    if (deps.cache !== undefined) {
-      const cc = io.req.headers['cache-control'];
-      const optIn = io.req.headers['x-llm-proxy-cache'];
-      const decision = cacheDecision({
-        body: raw,
-        headers: {
-          ...(typeof cc === 'string' ? { cacheControl: cc } : {}),
-          ...(typeof optIn === 'string' ? { optIn } : {}),
-        },
-        cacheNonDeterministic: deps.cacheNonDeterministic,
-        kind: 'chat',
-      });
-      headers['x-llm-proxy-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
-      if (decision === 'lookup') {
-        key = responseCacheKey('chat', raw, { text, scope: cacheScope(deps, io) });
-        const hit = await deps.cache.get(key);
-        // An entry that cannot be replayed in this shape (stored before answers were checked)
-        // is answered from upstream, whose answer then replaces it.
-        if (
-          hit !== undefined &&
-          !ctx.cancelled &&
-          (await replay(
-            io,
-            hit.answer,
-            stream,
-            body,
-            merged(headers, { 'x-llm-proxy-cache': 'hit' }),
-          ))
-        )
-          return;
-      }
-    }
-
-    if (deps.condenser !== undefined) {
-      try {
-        const result = await deps.condenser.condense(body.model, body.messages, ctx.signal, ctx);
-        if (result.messages !== body.messages) {
-          body.messages = result.messages;
-          bodyText = undefined;
-        }
-        if (result.condensed) headers['x-llm-proxy-condensed'] = 'true';
-        if (result.truncatedCount !== undefined)
-          headers['x-llm-proxy-truncated'] = String(result.truncatedCount);
-      } catch (err) {
-        if (err instanceof ContextLengthError) {
-          throw new ProxyError(400, err.message, {
-            code: 'context_length_exceeded',
-            param: 'messages',
-          });
-        }
-        throw err;
-      }
-    }
-
-    // Held to the cache's entry bound: past it the stream is relayed whole but not kept.
-    const capture =
-      key !== undefined && stream && deps.cache !== undefined
-        ? { maxBytes: deps.cache.maxEntryBytes }
-        : undefined;
-    const waitStart = performance.now();
-    const win = await deps.engine.run<ChatAnswer>(
-      ctx,
-      body.model,
-      (p: Provider, signal, otelContext) =>
-        p.chat(body, { signal, otelContext, capture, bodyText }),
-    );
-    io.upstreamMs += performance.now() - waitStart;
-    headers['x-llm-proxy-provider'] = win.provider;
-    io.provider = win.provider;
+    const call = parseCall(deps, io);
+    if (await answerFromCache(deps, ctx, io, call)) return;
+    await condense(deps, ctx, call);
+    const win = await route(deps, ctx, io, call);
     const answer = win.answer;
     if (answer.kind === 'json') {
-      sendJson(io.res, 200, answer.body, headers);
-      await win.release();
-      recordUsage(deps.metrics, win.provider, answer.usage);
-      genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.usage);
-      // Only what can be replayed in both shapes: a malformed answer is passed on once, never
-      // served from the cache as an error for the entry's whole lifetime.
-      if (key !== undefined)
-        deps.cache?.set(
-          key,
-          { provider: win.provider, body: answer.body, storedAt: Date.now() },
-          replayable,
-        );
+      await answerJson(deps, io, call, win, answer);
       return;
     }
-    await relay(ctx, io, win as Win<StreamAnswer>, answer, headers, deps.metrics);
-    genAiResponse(io.span, deps.engine.provider(win.provider), body.model, answer.stats.usage);
-    const captured = answer.stats.captured;
-    if (key === undefined || !answer.stats.done || captured === undefined) return;
-    if (captured.payloads === undefined) deps.cache?.skip('too_large');
-    else
-      deps.cache?.set(
-        key,
-        { provider: win.provider, chunks: captured.payloads, storedAt: Date.now() },
-        replayable,
-      );
+    await relay(ctx, io, win as Win<StreamAnswer>, answer, call.headers, deps.metrics);
+    genAiResponse(io.span, deps.engine.provider(win.provider), call.body.model, answer.stats.usage);
+    storeStream(deps, call, win.provider, answer);
   };
+}
+
+/** Validates the body (400 with what to fix) and checks that a provider serves its model. */
+function parseCall(deps: ChatDeps, io: RequestIO): ChatCall {
+  const { value: raw, text } = parseJsonObject(io.body, io.req.headers['content-type']);
+  const body = parseChatRequest(raw);
+  if (!deps.engine.serves(body.model)) throw errors.unknownModel(body.model);
+  genAiRequest(io.span, 'chat', body);
+  return {
+    raw,
+    text,
+    body,
+    stream: body.stream === true,
+    headers: { 'x-llm-proxy-cache': 'bypass' },
+    bodyText: text,
+    key: undefined,
+  };
+}
+
+/**
+ * Looks the call up in the response cache when the client and config allow it (setting the
+ * key the answer will be stored under); true once a cached answer has been served.
+ */
+async function answerFromCache(
+  deps: ChatDeps,
+  ctx: TaskContext,
+  io: RequestIO,
+  call: ChatCall,
+): Promise<boolean> {
+  if (deps.cache === undefined) return false;
+  const cc = io.req.headers['cache-control'];
+  const optIn = io.req.headers['x-llm-proxy-cache'];
+  const decision = cacheDecision({
+    body: call.raw,
+    headers: {
+      ...(typeof cc === 'string' ? { cacheControl: cc } : {}),
+      ...(typeof optIn === 'string' ? { optIn } : {}),
+    },
+    cacheNonDeterministic: deps.cacheNonDeterministic,
+    kind: 'chat',
+  });
+  call.headers['x-llm-proxy-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
+  if (decision !== 'lookup') return false;
+  call.key = responseCacheKey('chat', call.raw, { text: call.text, scope: cacheScope(deps, io) });
+  const hit = await deps.cache.get(call.key);
+  // An entry that cannot be replayed in this shape (stored before answers were checked)
+  // is answered from upstream, whose answer then replaces it.
+  return (
+    hit !== undefined &&
+    !ctx.cancelled &&
+    (await replay(
+      io,
+      hit.answer,
+      call.stream,
+      call.body,
+      merged(call.headers, { 'x-llm-proxy-cache': 'hit' }),
+    ))
+  );
+}
+
+/** Condenses the messages when the model is configured for it; 400 when they cannot fit. */
+async function condense(deps: ChatDeps, ctx: TaskContext, call: ChatCall): Promise<void> {
+  if (deps.condenser === undefined) return;
+  const { body, headers } = call;
+  try {
+    const result = await deps.condenser.condense(body.model, body.messages, ctx.signal, ctx);
+    if (result.messages !== body.messages) {
+      body.messages = result.messages;
+      call.bodyText = undefined;
+    }
+    if (result.condensed) headers['x-llm-proxy-condensed'] = 'true';
+    if (result.truncatedCount !== undefined)
+      headers['x-llm-proxy-truncated'] = String(result.truncatedCount);
+  } catch (err) {
+    if (err instanceof ContextLengthError) {
+      throw new ProxyError(400, err.message, {
+        code: 'context_length_exceeded',
+        param: 'messages',
+      });
+    }
+    throw err;
+  }
+}
+
+/** Runs the fallback engine for the call; the time spent waiting counts as upstream time. */
+async function route(
+  deps: ChatDeps,
+  ctx: TaskContext,
+  io: RequestIO,
+  call: ChatCall,
+): Promise<Win<ChatAnswer>> {
+  const { body, bodyText } = call;
+  // Held to the cache's entry bound: past it the stream is relayed whole but not kept.
+  const capture =
+    call.key !== undefined && call.stream && deps.cache !== undefined
+      ? { maxBytes: deps.cache.maxEntryBytes }
+      : undefined;
+  const waitStart = performance.now();
+  const win = await deps.engine.run<ChatAnswer>(
+    ctx,
+    body.model,
+    (p: Provider, signal, otelContext) => p.chat(body, { signal, otelContext, capture, bodyText }),
+  );
+  io.upstreamMs += performance.now() - waitStart;
+  call.headers['x-llm-proxy-provider'] = win.provider;
+  io.provider = win.provider;
+  return win;
+}
+
+/** Sends a JSON answer, ends the winner's attempt, counts its usage and stores it. */
+async function answerJson(
+  deps: ChatDeps,
+  io: RequestIO,
+  call: ChatCall,
+  win: Win<ChatAnswer>,
+  answer: JsonAnswer,
+): Promise<void> {
+  sendJson(io.res, 200, answer.body, call.headers);
+  await win.release();
+  recordUsage(deps.metrics, win.provider, answer.usage);
+  genAiResponse(io.span, deps.engine.provider(win.provider), call.body.model, answer.usage);
+  // Only what can be replayed in both shapes: a malformed answer is passed on once, never
+  // served from the cache as an error for the entry's whole lifetime.
+  if (call.key !== undefined)
+    deps.cache?.set(
+      call.key,
+      { provider: win.provider, body: answer.body, storedAt: Date.now() },
+      replayable,
+    );
+}
+
+/** Stores a relayed stream that ended whole and fit the entry bound (else counts the skip). */
+function storeStream(deps: ChatDeps, call: ChatCall, provider: string, answer: StreamAnswer): void {
+  const captured = answer.stats.captured;
+  if (call.key === undefined || !answer.stats.done || captured === undefined) return;
+  if (captured.payloads === undefined) deps.cache?.skip('too_large');
+  else
+    deps.cache?.set(
+      call.key,
+      { provider, chunks: captured.payloads, storedAt: Date.now() },
+      replayable,
+    );
 }
 
 /** Relays a winning stream frame by frame; the winner's attempt holds the upstream until then. */
