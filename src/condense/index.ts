@@ -7,6 +7,8 @@ export type {
 } from './condenser.js';
 export { CondenserCache, RedisWriteFailed } from './condenser-cache.js';
 export type { CondenserCacheOptions } from './condenser-cache.js';
+export { condensedModels, createCondensation, summarizeBy, summaryText } from './summarizer.js';
+export type { AskSummarizer, Condensation, CondensationOptions } from './summarizer.js';
 export { ContextLengthError } from './errors.js';
 export type { ContextLengthCause } from './errors.js';
 export { CondenserMetrics, CONDENSE_RESULTS } from './metrics.js';
