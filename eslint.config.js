@@ -14,7 +14,7 @@ const bareTimers = ['setTimeout', 'setInterval', 'setImmediate'].map((name) => (
  * Each layer, bottom first, with the folders (or top-level files) in it. A file may import
  * the layers below its own; never one above, nor another folder of its own layer (so
  * providers/ and routing/ know each other only through upstream/). The composition root
- * (app.ts) and the CLI sit on top; bench/ is a tool beside them.
+ * (app.ts, over its parts in app/) and the CLI sit on top; bench/ is a tool beside them.
  */
 export const LAYERS = [
   ['telemetry', 'json.ts', 'objects.ts', 'version.ts'],
@@ -23,6 +23,7 @@ export const LAYERS = [
   ['providers', 'routing', 'condense'],
   ['health'],
   ['http'],
+  ['app'],
   ['app.ts'],
   ['cli', 'bench'],
 ];

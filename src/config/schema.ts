@@ -142,6 +142,9 @@ const redisSchema = z.strictObject({
   connectTimeoutMs: positiveInt().default(1000),
 });
 
+/** The Redis settings' defaults: what memory-only components get (no Redis to reach). */
+export const REDIS_DEFAULTS = redisSchema.omit({ url: true }).parse({});
+
 const cacheSchema = z.strictObject({
   enabled: flag().default(true),
   ttlSeconds: positiveInt().default(3600),

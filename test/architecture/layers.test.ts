@@ -54,6 +54,9 @@ describe('the layers (eslint.config.js)', () => {
     ['src/tasks/probe.ts', '../upstream/index.js'],
     ['src/telemetry/probe.ts', '../tasks/index.js'],
     ['src/http/probe.ts', '../app.js'],
+    ['src/http/probe.ts', '../app/components.js'],
+    ['src/app/probe.ts', '../app.js'],
+    ['src/condense/probe.ts', '../routing/engine.js'],
   ])('refuses %s importing %s', async (from, specifier) => {
     expect(await violations(from, specifier)).toEqual([
       expect.stringContaining('may import only the layers below its own'),
@@ -66,6 +69,8 @@ describe('the layers (eslint.config.js)', () => {
     ['src/providers/probe.ts', '../upstream/index.js'],
     ['src/upstream/probe.ts', '../tasks/index.js'],
     ['src/cli/probe.ts', '../app.js'],
+    ['src/app.ts', './app/components.js'],
+    ['src/app/probe.ts', '../http/routes/ops.js'],
   ])('lets %s import %s, a layer below', async (from, specifier) => {
     expect(await violations(from, specifier)).toEqual([]);
   });

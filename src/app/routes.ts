@@ -1,0 +1,122 @@
+/**
+ * Route mounting: the proxied API (chat, embeddings, models) through the per-request task,
+ * the ops routes, and the answers for what matches no route (404, or 405 naming the methods
+ * a known path takes) or throws.
+ */
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Hono } from 'hono';
+import type { Config } from '../config/index.js';
+import { errors, ProxyError } from '../http/errors.js';
+import { serveProxied, type ProxyHandler, type ProxyRequestDeps } from '../http/proxy-request.js';
+import { sendError } from '../http/respond.js';
+import { chatHandler, type ChatDeps } from '../http/routes/chat.js';
+import { embeddingsHandler } from '../http/routes/embeddings.js';
+import { modelResponse, modelsResponse } from '../http/routes/models.js';
+import { mountOps } from '../http/routes/ops.js';
+import { corsMiddleware } from '../http/cors.js';
+import type { Route } from '../telemetry/proxy-metrics.js';
+import type { Components } from './components.js';
+import type { AppState, DrainSummary } from './drain.js';
+
+export type AppHono = Hono<{ Bindings: HttpBindings }>;
+
+/** What the routes read of the app's lifecycle. */
+export interface Lifecycle {
+  state(): AppState;
+  drain(): Promise<DrainSummary>;
+}
+
+export function mountRoutes(
+  hono: AppHono,
+  config: Config,
+  parts: Components,
+  lifecycle: Lifecycle,
+): void {
+  if (config.server.cors.origins.length > 0) {
+    hono.use('/v1/*', corsMiddleware(config.server.cors.origins));
+  }
+  mountProxied(hono, config, parts, lifecycle);
+  mountOps(hono, {
+    registry: parts.registry,
+    supervisor: parts.supervisor,
+    metrics: parts.metrics,
+    adminToken: config.auth.adminToken,
+    metricsToken: config.auth.metricsToken,
+    readiness: () => lifecycle.state(),
+    drain: () => lifecycle.drain(),
+  });
+  hono.notFound((c) => {
+    const started = performance.now();
+    // A known path asked with another method is a 405 naming the right one, not a 404.
+    const allow = hono.routes.filter((r) => r.path === c.req.path).map((r) => r.method);
+    const err =
+      allow.length > 0
+        ? errors.methodNotAllowed(c.req.method, c.req.path, allow)
+        : errors.notFound(c.req.path);
+    parts.metrics.request('other', c.req.method, err.status, (performance.now() - started) / 1000);
+    return c.body(JSON.stringify(err.toJSON()), err.status as 404, err.headers());
+  });
+  hono.onError((err, c) => {
+    parts.logger.error({ err }, 'unhandled error in a route');
+    const e = err instanceof ProxyError ? err : errors.internal();
+    if (c.env.outgoing.headersSent) return RESPONSE_ALREADY_SENT;
+    sendError(c.env.outgoing, e);
+    return RESPONSE_ALREADY_SENT;
+  });
+}
+
+/** The client API: each route runs as a request task (auth, limits, timeout, metrics). */
+function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycle: Lifecycle) {
+  const { providers } = parts;
+  const proxyDeps: ProxyRequestDeps = {
+    scope: parts.httpScope,
+    metrics: parts.metrics,
+    logger: parts.logger,
+    keys: parts.keys,
+    gate: {
+      accepting: () => {
+        const state = lifecycle.state();
+        return state === 'ready' || state === 'starting';
+      },
+    },
+    tracer: parts.tracer,
+    requestTimeoutMs: config.server.requestTimeoutMs,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    admission: parts.admission,
+  };
+  if (parts.rateLimit !== undefined) proxyDeps.rateLimit = parts.rateLimit;
+  const chatDeps: ChatDeps = {
+    engine: parts.engine,
+    metrics: parts.metrics,
+    cache: parts.cache,
+    cacheNonDeterministic: config.cache.cacheNonDeterministic,
+    cacheScope: config.cache.scope,
+    condenser: parts.condensation?.condenser,
+  };
+  const proxied = (route: Route, handler: ProxyHandler) => (c: { env: HttpBindings }) => {
+    serveProxied(
+      proxyDeps,
+      route,
+      { req: c.env.incoming, res: c.env.outgoing, upstreamMs: 0 },
+      handler,
+    );
+    return RESPONSE_ALREADY_SENT;
+  };
+  hono.post('/v1/chat/completions', proxied('/v1/chat/completions', chatHandler(chatDeps)));
+  hono.post('/v1/embeddings', proxied('/v1/embeddings', embeddingsHandler(chatDeps)));
+  hono.get(
+    '/v1/models',
+    proxied('/v1/models', (_ctx, io) => {
+      modelsResponse(io.res, providers);
+      return Promise.resolve();
+    }),
+  );
+  // Ids may hold slashes (org/model), sent encoded by the SDK or not; one route label for both.
+  hono.get('/v1/models/:id{.+}', (c) =>
+    proxied('/v1/models', (_ctx, io) => {
+      modelResponse(io.res, providers, c.req.param('id'));
+      return Promise.resolve();
+    })(c),
+  );
+}
