@@ -70,7 +70,7 @@ export class ProxyMetrics {
   readonly overhead: HistogramChild;
   readonly inflight: GaugeChild;
   readonly shed: Record<ShedReason, CounterChild>;
-  private readonly providers = new Map<string, ProviderInstruments>();
+  private readonly providers: Map<string, ProviderInstruments>;
   private readonly durationByRoute = new Map<string, HistogramChild>();
   private readonly countByKey = new Map<string, CounterChild>();
 
@@ -108,81 +108,7 @@ export class ProxyMetrics {
       registry,
     );
     this.shed = byLabel(SHED_REASONS, (reason) => shed.labels({ reason }));
-
-    const outcomes = new CounterVec(
-      'llm_proxy_upstream_requests_total',
-      'Requests sent to providers, by outcome.',
-      ['provider', 'outcome'],
-      registry,
-    );
-    const duration = new HistogramVec(
-      'llm_proxy_upstream_duration_seconds',
-      'Upstream request duration until the answer (or stream) ended.',
-      ['provider'],
-      LATENCY_BUCKETS,
-      registry,
-    );
-    const ttft = new HistogramVec(
-      'llm_proxy_upstream_ttft_seconds',
-      'Time to the first streamed token from the provider.',
-      ['provider'],
-      LATENCY_BUCKETS,
-      registry,
-    );
-    const attempts = new CounterVec(
-      'llm_proxy_fallback_attempts_total',
-      'Fallback engine attempts by provider and result (won|lost|failed).',
-      ['provider', 'result'],
-      registry,
-    );
-    const up = new GaugeVec(
-      'llm_proxy_provider_up',
-      '1 when the provider is healthy or degraded, 0 when unhealthy.',
-      ['provider'],
-      registry,
-    );
-    const health = new GaugeVec(
-      'llm_proxy_provider_health',
-      'Provider health state (1 for the current state).',
-      ['provider', 'state'],
-      registry,
-    );
-    const breaker = new GaugeVec(
-      'llm_proxy_circuit_breaker_state',
-      'Circuit breaker state per provider: 0 closed, 1 half_open, 2 open.',
-      ['provider'],
-      registry,
-    );
-    const tokens = new CounterVec(
-      'llm_proxy_tokens_total',
-      'Tokens reported by providers, by direction (input|output).',
-      ['provider', 'direction'],
-      registry,
-    );
-    const retries = new CounterVec(
-      'llm_proxy_upstream_retries_total',
-      'Retries of upstream requests.',
-      ['provider'],
-      registry,
-    );
-    for (const provider of providerNames) {
-      const p = { provider };
-      const inst: ProviderInstruments = {
-        outcomes: byLabel(UPSTREAM_OUTCOMES, (outcome) => outcomes.labels({ ...p, outcome })),
-        duration: duration.labels(p),
-        ttft: ttft.labels(p),
-        attempts: byLabel(ATTEMPT_RESULTS, (result) => attempts.labels({ ...p, result })),
-        up: up.labels(p),
-        health: byLabel(HEALTH_STATES, (state) => health.labels({ ...p, state })),
-        breaker: breaker.labels(p),
-        tokensIn: tokens.labels({ ...p, direction: 'input' }),
-        tokensOut: tokens.labels({ ...p, direction: 'output' }),
-        retries: retries.labels(p),
-      };
-      inst.up.set(1);
-      inst.health.healthy.set(1);
-      this.providers.set(provider, inst);
-    }
+    this.providers = providerInstruments(registry, providerNames);
   }
 
   provider(name: string): ProviderInstruments {
@@ -209,4 +135,94 @@ export class ProxyMetrics {
     }
     h.observe(seconds);
   }
+}
+
+/** The per-provider metric families, registered in the order /metrics lists them. */
+function providerFamilies(registry: Registry) {
+  const outcomes = new CounterVec(
+    'llm_proxy_upstream_requests_total',
+    'Requests sent to providers, by outcome.',
+    ['provider', 'outcome'],
+    registry,
+  );
+  const duration = new HistogramVec(
+    'llm_proxy_upstream_duration_seconds',
+    'Upstream request duration until the answer (or stream) ended.',
+    ['provider'],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const ttft = new HistogramVec(
+    'llm_proxy_upstream_ttft_seconds',
+    'Time to the first streamed token from the provider.',
+    ['provider'],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const attempts = new CounterVec(
+    'llm_proxy_fallback_attempts_total',
+    'Fallback engine attempts by provider and result (won|lost|failed).',
+    ['provider', 'result'],
+    registry,
+  );
+  const up = new GaugeVec(
+    'llm_proxy_provider_up',
+    '1 when the provider is healthy or degraded, 0 when unhealthy.',
+    ['provider'],
+    registry,
+  );
+  const health = new GaugeVec(
+    'llm_proxy_provider_health',
+    'Provider health state (1 for the current state).',
+    ['provider', 'state'],
+    registry,
+  );
+  const breaker = new GaugeVec(
+    'llm_proxy_circuit_breaker_state',
+    'Circuit breaker state per provider: 0 closed, 1 half_open, 2 open.',
+    ['provider'],
+    registry,
+  );
+  const tokens = new CounterVec(
+    'llm_proxy_tokens_total',
+    'Tokens reported by providers, by direction (input|output).',
+    ['provider', 'direction'],
+    registry,
+  );
+  const retries = new CounterVec(
+    'llm_proxy_upstream_retries_total',
+    'Retries of upstream requests.',
+    ['provider'],
+    registry,
+  );
+  return { outcomes, duration, ttft, attempts, up, health, breaker, tokens, retries };
+}
+
+/** Each configured provider's instruments, registered up front: up and healthy to start with. */
+function providerInstruments(
+  registry: Registry,
+  providerNames: readonly string[],
+): Map<string, ProviderInstruments> {
+  const { outcomes, duration, ttft, attempts, up, health, breaker, tokens, retries } =
+    providerFamilies(registry);
+  const byName = new Map<string, ProviderInstruments>();
+  for (const provider of providerNames) {
+    const p = { provider };
+    const inst: ProviderInstruments = {
+      outcomes: byLabel(UPSTREAM_OUTCOMES, (outcome) => outcomes.labels({ ...p, outcome })),
+      duration: duration.labels(p),
+      ttft: ttft.labels(p),
+      attempts: byLabel(ATTEMPT_RESULTS, (result) => attempts.labels({ ...p, result })),
+      up: up.labels(p),
+      health: byLabel(HEALTH_STATES, (state) => health.labels({ ...p, state })),
+      breaker: breaker.labels(p),
+      tokensIn: tokens.labels({ ...p, direction: 'input' }),
+      tokensOut: tokens.labels({ ...p, direction: 'output' }),
+      retries: retries.labels(p),
+    };
+    inst.up.set(1);
+    inst.health.healthy.set(1);
+    byName.set(provider, inst);
+  }
+  return byName;
 }
