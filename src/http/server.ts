@@ -35,7 +35,39 @@ interface LastResponse {
   _last?: boolean;
 }
 
+/** What stopping has to reach: set once stopAccepting() was called, and bodies still dropped. */
+interface Stopping {
+  closed: Promise<void> | undefined;
+  /** Connections dropping the rest of a body answered early (a 413): stopping cuts them. */
+  readonly lingering: Set<() => void>;
+}
+
 export async function listen(app: ServedApp, host: string, port: number): Promise<Listening> {
+  const server = createAppServer(app);
+  await bind(server, port, host);
+  const addr = server.address() as AddressInfo;
+  const stopping: Stopping = { closed: undefined, lingering: new Set() };
+  manageConnections(server, app, stopping);
+  const stopAccepting = (): void => {
+    stopping.closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    for (const cut of stopping.lingering) cut();
+  };
+  return {
+    server,
+    port: addr.port,
+    url: `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`,
+    stopAccepting,
+    close: async () => {
+      stopAccepting();
+      server.closeAllConnections();
+      await stopping.closed;
+    },
+  };
+}
+
+/** A node:http server running the app, with the server's receive bounds and client errors. */
+function createAppServer(app: ServedApp): Server {
   // The adapter's listener with an errorHandler (createAdaptorServer passes none), so requests
   // it cannot turn into a Request (bad Host, bad target) get an OpenAI-shaped 400 as well; a
   // missing Host is routed as localhost rather than refused by Node with an empty 400.
@@ -62,17 +94,24 @@ export async function listen(app: ServedApp, host: string, port: number): Promis
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
   server.on('checkExpectation', answerExpectation);
-  await new Promise<void>((resolve, reject) => {
+  return server;
+}
+
+function bind(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
-  const addr = server.address() as AddressInfo;
-  let closed: Promise<void> | undefined;
-  // Connections dropping the rest of a body answered early (a 413): stopping cuts them.
-  const lingering = new Set<() => void>();
+}
+
+/**
+ * Per response: while draining, asks the client to close its connection; a body answered
+ * before it arrived whole lingers; once stopping, what is idle or still uploading is closed.
+ */
+function manageConnections(server: Server, app: ServedApp, stopping: Stopping): void {
   const discardBytes = discardAllowance(app.config.server.bodyLimitBytes);
   // A response's 'finish' listener (one function for all, no closure per request): a request
   // answered before its body arrived whole lingers (see discardRest), or, once stopping, has
@@ -84,14 +123,14 @@ export async function listen(app: ServedApp, host: string, port: number): Promis
   const lingerIfUnread = function (this: ServerResponse & LastResponse): void {
     const req = this.req;
     if (req.complete) return;
-    if (closed !== undefined) {
+    if (stopping.closed !== undefined) {
       req.socket.destroy();
       return;
     }
     const closeAfter = this._last === true;
     this._last = false;
-    const cut = discardRest(req, discardBytes, closeAfter, () => lingering.delete(cut));
-    lingering.add(cut);
+    const cut = discardRest(req, discardBytes, closeAfter, () => stopping.lingering.delete(cut));
+    stopping.lingering.add(cut);
   };
   // NOTE: node:http keeps a busy connection alive after its response even once the server
   // is closing, so it would linger until keepAliveTimeout (and keep close() waiting) and
@@ -103,23 +142,7 @@ export async function listen(app: ServedApp, host: string, port: number): Promis
     if (app.state === 'draining' || app.state === 'stopped') res.setHeader('connection', 'close');
     res.prependListener('finish', lingerIfUnread);
     res.once('close', () => {
-      if (closed !== undefined) server.closeIdleConnections();
+      if (stopping.closed !== undefined) server.closeIdleConnections();
     });
   });
-  const stopAccepting = (): void => {
-    closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    for (const cut of lingering) cut();
-  };
-  return {
-    server,
-    port: addr.port,
-    url: `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`,
-    stopAccepting,
-    close: async () => {
-      stopAccepting();
-      server.closeAllConnections();
-      await closed;
-    },
-  };
 }
