@@ -11,12 +11,13 @@
  * connection, and Prometheus can scrape the drain; proxy requests get an OpenAI-shaped 503
  * with `Connection: close`, which the SDKs retry (elsewhere, behind a load balancer).
  */
-import { createApp } from '../app.js';
-import { ConfigError, loadConfig } from '../config/index.js';
-import { listen } from '../http/server.js';
+import type { Logger } from 'pino';
+import { createApp, type App } from '../app.js';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { listen, type Listening } from '../http/server.js';
 import { armTimer } from '../tasks/timers.js';
 import { createLogger } from '../telemetry/logger.js';
-import { startTracing } from '../telemetry/tracing.js';
+import { startTracing, type Tracing } from '../telemetry/tracing.js';
 import { version } from '../version.js';
 
 export interface ServeArgs {
@@ -44,21 +45,8 @@ export async function serve(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const args = parseServeArgs(argv);
-  if (typeof args === 'string') {
-    process.stderr.write(`llm-proxy: ${args}\nusage: llm-proxy [--config FILE]\n`);
-    return 2;
-  }
-  let config;
-  try {
-    config = loadConfig({ ...(args.config === undefined ? {} : { file: args.config }), env });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = configFrom(argv, env);
+  if (typeof config === 'number') return config;
   const logger = createLogger({ level: config.telemetry.logLevel });
   const tracing = await startTracing(env, version(), {
     armTimer,
@@ -88,7 +76,38 @@ export async function serve(
     },
     'llm-proxy listening',
   );
+  return untilStopped({ config, logger, tracing, app, server });
+}
 
+/** The validated config, or the exit code after printing why there is none (2 usage, 1 config). */
+function configFrom(argv: readonly string[], env: NodeJS.ProcessEnv): Config | number {
+  const args = parseServeArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`llm-proxy: ${args}\nusage: llm-proxy [--config FILE]\n`);
+    return 2;
+  }
+  try {
+    return loadConfig({ ...(args.config === undefined ? {} : { file: args.config }), env });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+interface Running {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly tracing: Tracing | undefined;
+  readonly app: App;
+  readonly server: Listening;
+}
+
+/** Resolves with the exit code once a signal's shutdown is done (or a second signal came). */
+function untilStopped(running: Running): Promise<number> {
+  const { config, logger, app } = running;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -106,16 +125,7 @@ export async function serve(
         logger.error('shutdown exceeded its deadline: exiting');
         resolve(1);
       });
-      void (async () => {
-        const summary = await app.close();
-        await server.close();
-        await tracing
-          ?.shutdown()
-          .catch((err: unknown) => logger.warn({ err: String(err) }, 'trace flush failed'));
-        const code = summary.leakedTotal > 0 ? 1 : 0;
-        logger.info({ ...summary, exitCode: code }, 'shutdown complete');
-        resolve(code);
-      })().catch((err: unknown) => {
+      shutDown(running).then(resolve, (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
         resolve(1);
       });
@@ -123,4 +133,16 @@ export async function serve(
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** The ordered path: drain the app, close the listener, flush traces; 1 if any task leaked. */
+async function shutDown({ logger, tracing, app, server }: Running): Promise<number> {
+  const summary = await app.close();
+  await server.close();
+  await tracing
+    ?.shutdown()
+    .catch((err: unknown) => logger.warn({ err: String(err) }, 'trace flush failed'));
+  const code = summary.leakedTotal > 0 ? 1 : 0;
+  logger.info({ ...summary, exitCode: code }, 'shutdown complete');
+  return code;
 }
