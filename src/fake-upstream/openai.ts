@@ -54,6 +54,17 @@ function toolToCall(body: Record<string, unknown>, userText: string): string | u
   return isRecord(fn) && typeof fn['name'] === 'string' ? fn['name'] : undefined;
 }
 
+/** What the fake answers a chat call with, in either shape. */
+interface Completion {
+  readonly base: { id: string; created: number; model: string; system_fingerprint: string };
+  /** The tool called, when the last user turn asked for one; else `text` is the answer. */
+  readonly tool: string | undefined;
+  readonly text: string;
+  readonly usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+}
+
+const TOOL_CALL = { id: 'call_1', type: 'function' as const };
+
 function chat({ body }: RouteRequest, ctx: AnswerContext): Answer {
   if (!isRecord(body)) return reject('The request body must be a JSON object.');
   const { model, messages } = body;
@@ -65,43 +76,55 @@ function chat({ body }: RouteRequest, ctx: AnswerContext): Answer {
   const text = answerText(userText);
   const promptTokens = wordCount(allText(messages));
   const completionTokens = wordCount(tool === undefined ? text : TOOL_ARGUMENTS);
-  const usage = {
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
+  const completion: Completion = {
+    base: {
+      id: `chatcmpl-${ctx.name}-${ctx.id}`,
+      created: ctx.now,
+      model,
+      system_fingerprint: `fp_${ctx.name}`,
+    },
+    tool,
+    text,
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
   };
-  const base = {
-    id: `chatcmpl-${ctx.name}-${ctx.id}`,
-    created: ctx.now,
-    model,
-    system_fingerprint: `fp_${ctx.name}`,
-  };
-  const toolCall = { id: 'call_1', type: 'function' as const };
-
-  if (body['stream'] !== true) {
-    const message =
-      tool === undefined
-        ? { role: 'assistant', content: text, refusal: null }
-        : {
-            role: 'assistant',
-            content: null,
-            refusal: null,
-            tool_calls: [{ ...toolCall, function: { name: tool, arguments: TOOL_ARGUMENTS } }],
-          };
-    const finish = tool === undefined ? 'stop' : 'tool_calls';
-    return {
-      kind: 'json',
-      body: {
-        ...base,
-        object: 'chat.completion',
-        choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
-        usage,
-      },
-    };
-  }
-
+  if (body['stream'] !== true) return chatJson(completion);
   const streamOptions = body['stream_options'];
   const includeUsage = isRecord(streamOptions) && streamOptions['include_usage'] === true;
+  return { kind: 'stream', frames: chatFrames(completion, includeUsage, ctx.streamChunks) };
+}
+
+function chatJson({ base, tool, text, usage }: Completion): Answer {
+  const message =
+    tool === undefined
+      ? { role: 'assistant', content: text, refusal: null }
+      : {
+          role: 'assistant',
+          content: null,
+          refusal: null,
+          tool_calls: [{ ...TOOL_CALL, function: { name: tool, arguments: TOOL_ARGUMENTS } }],
+        };
+  const finish = tool === undefined ? 'stop' : 'tool_calls';
+  return {
+    kind: 'json',
+    body: {
+      ...base,
+      object: 'chat.completion',
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
+      usage,
+    },
+  };
+}
+
+/** The answer as chunks: the text in `pieces` pieces (or the tool's arguments), then [DONE]. */
+function chatFrames(
+  { base, tool, text, usage }: Completion,
+  includeUsage: boolean,
+  pieces: number,
+): SseFrame[] {
   // With include_usage the real API puts `usage: null` on every chunk but the last.
   const chunk = (delta: unknown, finish: string | null, content = false): SseFrame =>
     dataFrame(
@@ -117,12 +140,12 @@ function chat({ body }: RouteRequest, ctx: AnswerContext): Answer {
   const frames: SseFrame[] = [];
   if (tool === undefined) {
     frames.push(chunk({ role: 'assistant', content: '' }, null));
-    for (const piece of splitInto(text, ctx.streamChunks)) {
+    for (const piece of splitInto(text, pieces)) {
       frames.push(chunk({ content: piece }, null, true));
     }
     frames.push(chunk({}, 'stop'));
   } else {
-    const opening = [{ index: 0, ...toolCall, function: { name: tool, arguments: '' } }];
+    const opening = [{ index: 0, ...TOOL_CALL, function: { name: tool, arguments: '' } }];
     frames.push(chunk({ role: 'assistant', content: null, tool_calls: opening }, null));
     for (const piece of TOOL_ARGUMENT_PIECES) {
       frames.push(
@@ -135,7 +158,7 @@ function chat({ body }: RouteRequest, ctx: AnswerContext): Answer {
     frames.push(dataFrame({ ...base, object: 'chat.completion.chunk', choices: [], usage }));
   }
   frames.push(DONE);
-  return { kind: 'stream', frames };
+  return frames;
 }
 
 const DONE: SseFrame = { text: 'data: [DONE]\n\n', content: false };
