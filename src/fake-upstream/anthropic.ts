@@ -60,6 +60,17 @@ function toolToCall(body: Record<string, unknown>, userText: string): string | u
   return isRecord(first) && typeof first['name'] === 'string' ? first['name'] : undefined;
 }
 
+/** What the fake answers a Messages call with, in either shape. */
+interface Message {
+  readonly id: string;
+  readonly model: string;
+  /** The tool called, when asked for (or forced); else `text` is the answer. */
+  readonly tool: string | undefined;
+  readonly text: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
 function messages({ body, headers }: RouteRequest, ctx: AnswerContext): Answer {
   if (header(headers, ANTHROPIC_VERSION_HEADER) === undefined) {
     return reject('anthropic-version: header is required');
@@ -75,40 +86,55 @@ function messages({ body, headers }: RouteRequest, ctx: AnswerContext): Answer {
   const userText = lastUserText(turns);
   const tool = toolToCall(body, userText);
   const text = answerText(userText);
-  const inputTokens = wordCount(`${textOf(body['system'])} ${allText(turns)}`);
-  const outputTokens = wordCount(tool === undefined ? text : TOOL_ARGUMENTS);
-  const id = `msg_${ctx.name}_${ctx.id}`;
-  const stopReason = tool === undefined ? 'end_turn' : 'tool_use';
+  const message: Message = {
+    id: `msg_${ctx.name}_${ctx.id}`,
+    model,
+    tool,
+    text,
+    inputTokens: wordCount(`${textOf(body['system'])} ${allText(turns)}`),
+    outputTokens: wordCount(tool === undefined ? text : TOOL_ARGUMENTS),
+  };
+  if (body['stream'] !== true) return messageJson(message);
+  return { kind: 'stream', frames: messageFrames(message, ctx.streamChunks) };
+}
 
-  if (body['stream'] !== true) {
-    const content =
-      tool === undefined
-        ? [{ type: 'text', text }]
-        : [{ type: 'tool_use', id: 'toolu_1', name: tool, input: { q: 'x' } }];
-    return {
-      kind: 'json',
-      body: {
-        id,
-        type: 'message',
-        role: 'assistant',
-        model,
-        content,
-        stop_reason: stopReason,
-        stop_sequence: null,
-        usage: { input_tokens: inputTokens, output_tokens: outputTokens },
-      },
-    };
-  }
+const stopReason = (tool: string | undefined): string =>
+  tool === undefined ? 'end_turn' : 'tool_use';
 
+function messageJson({ id, model, tool, text, inputTokens, outputTokens }: Message): Answer {
+  const content =
+    tool === undefined
+      ? [{ type: 'text', text }]
+      : [{ type: 'tool_use', id: 'toolu_1', name: tool, input: { q: 'x' } }];
+  return {
+    kind: 'json',
+    body: {
+      id,
+      type: 'message',
+      role: 'assistant',
+      model,
+      content,
+      stop_reason: stopReason(tool),
+      stop_sequence: null,
+      usage: { input_tokens: inputTokens, output_tokens: outputTokens },
+    },
+  };
+}
+
+/** The real API's event sequence, the text in `pieces` deltas (or the tool's arguments). */
+function messageFrames(
+  { id, model, tool, text, inputTokens, outputTokens }: Message,
+  pieces: number,
+): SseFrame[] {
   const block =
     tool === undefined
       ? { type: 'text', text: '' }
       : { type: 'tool_use', id: 'toolu_1', name: tool, input: {} };
   const deltas =
     tool === undefined
-      ? splitInto(text, ctx.streamChunks).map((piece) => ({ type: 'text_delta', text: piece }))
+      ? splitInto(text, pieces).map((piece) => ({ type: 'text_delta', text: piece }))
       : TOOL_ARGUMENT_PIECES.map((piece) => ({ type: 'input_json_delta', partial_json: piece }));
-  const frames: SseFrame[] = [
+  return [
     namedFrame('message_start', {
       type: 'message_start',
       message: {
@@ -134,12 +160,11 @@ function messages({ body, headers }: RouteRequest, ctx: AnswerContext): Answer {
     namedFrame('content_block_stop', { type: 'content_block_stop', index: 0 }),
     namedFrame('message_delta', {
       type: 'message_delta',
-      delta: { stop_reason: stopReason, stop_sequence: null },
+      delta: { stop_reason: stopReason(tool), stop_sequence: null },
       usage: { output_tokens: outputTokens },
     }),
     MESSAGE_STOP,
   ];
-  return { kind: 'stream', frames };
 }
 
 const MESSAGE_STOP = namedFrame('message_stop', { type: 'message_stop' });
