@@ -6,7 +6,7 @@
  * lower-cases it. So a secret is matched case-insensitively, in its base64 and hex forms, and
  * in the text as decoded from JSON escapes and percent-encoding.
  */
-import { decodeEscapes } from './escapes.js';
+import { decodeEscapes } from '../upstream/index.js';
 
 /** What a secret is replaced with. */
 export const REDACTED = '[redacted]';

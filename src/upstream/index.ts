@@ -17,3 +17,4 @@ export type { ClientErrorBody, RequestFault, UpstreamErrorDetails } from './erro
 export { FAILURE_KINDS, classifyStatus } from './failure-kind.js';
 export type { FailureKind } from './failure-kind.js';
 export { parseRetryAfter } from './retry-after.js';
+export { decodeEscapes } from './escapes.js';

@@ -4,7 +4,7 @@
  * short transport errors only; free text is scrubbed of anything shaped like a credential
  * and cut short, as a second line of defence behind callers that pass no secrets.
  */
-import type { FailureKind } from '../../upstream/index.js';
+import { decodeEscapes, type FailureKind } from '../../upstream/index.js';
 
 /**
  * How an attempt that did not win ended. Never sent: `breaker_open` (refused by the
@@ -110,26 +110,22 @@ const SECRETS: readonly [RegExp, string][] = [
 ];
 
 function scrub(text: string): string {
-  let clean = decodeEscapes(text).replace(/\s+/g, ' ').trim();
+  let clean = decoded(text).replace(/\s+/g, ' ').trim();
   for (const [pattern, replacement] of SECRETS) clean = clean.replace(pattern, replacement);
   return clean.length > MAX_DETAIL_CHARS ? `${clean.slice(0, MAX_DETAIL_CHARS - 1)}…` : clean;
 }
 
 /**
- * JSON escapes (`\/`, `\u0073`) and percent-encoding decoded, so a credential written that
- * way has its shape again. NOTE: src/providers/escapes.ts has the full decoder (and
- * scrub.ts matches the configured keys themselves); this short one is kept apart because
- * policy/ imports nothing from the layers that import it, and details are short.
+ * Up to three layers of JSON escapes (`\/`, `\u0073`) and percent-encoding decoded, so a
+ * credential written that way has its shape again (providers/scrub.ts uses the same decoder
+ * to match the configured keys themselves).
  */
-function decodeEscapes(text: string): string {
+function decoded(text: string): string {
   let out = text;
-  for (let round = 0; round < 3 && /\\[u/]|%[0-9a-f]{2}/i.test(out); round++) {
-    out = out
-      .replace(/\\u([0-9a-fA-F]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)))
-      .replace(/\\\//g, '/')
-      .replace(/(?:%[0-9a-fA-F]{2})+/g, (run) =>
-        Buffer.from(run.replaceAll('%', ''), 'hex').toString(),
-      );
+  for (let round = 0; round < 3; round++) {
+    const next = decodeEscapes(out);
+    if (next === out) break;
+    out = next;
   }
   return out;
 }
