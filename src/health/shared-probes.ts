@@ -25,6 +25,7 @@ import { waitUntilReady } from '../cache/index.js';
 import type { Provider } from '../upstream/index.js';
 import { sleep, type TaskContext } from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { OutageLog } from '../telemetry/outage-log.js';
 import type { ProbeSource } from './health-checker.js';
 import type { ProbeResult } from './health-state.js';
 import { SharedProbesMetrics } from './shared-probes-metrics.js';
@@ -79,7 +80,7 @@ export class RedisSharedProbes implements ProbeSource {
   private readonly metrics: SharedProbesMetrics;
   private readonly states = new Map<string, ProviderState>();
   private watched: AbortSignal | undefined;
-  private outage = false;
+  private readonly outage: OutageLog;
   private stopped = false;
   private connectedOnce = false;
 
@@ -89,6 +90,10 @@ export class RedisSharedProbes implements ProbeSource {
     this.lockTtlMs = o.lockTtlMs ?? 3 * o.intervalMs;
     this.maxResultAgeMs = o.maxResultAgeMs ?? 2 * o.intervalMs;
     this.metrics = new SharedProbesMetrics(o.registry);
+    this.outage = new OutageLog(o.logger, {
+      down: 'shared health: redis unavailable, probing locally until it returns',
+      back: 'shared health: redis back, sharing probes again',
+    });
   }
 
   async round(
@@ -147,7 +152,7 @@ export class RedisSharedProbes implements ProbeSource {
     } catch (err) {
       return this.probeLocally(p, probe, state, err);
     }
-    this.redisBack();
+    this.outage.recovered();
     if (signal.aborted) return undefined;
     if (holder) {
       const result = await probe(p);
@@ -205,7 +210,7 @@ export class RedisSharedProbes implements ProbeSource {
     } catch (err) {
       // The others see no news; this replica still has its own result.
       this.o.publishErrors?.inc();
-      this.redisDown(err);
+      this.outage.failed(err);
     }
   }
 
@@ -215,7 +220,7 @@ export class RedisSharedProbes implements ProbeSource {
     state: ProviderState,
     err: unknown,
   ): Promise<ProbeResult> {
-    if (err !== undefined) this.redisDown(err);
+    if (err !== undefined) this.outage.failed(err);
     this.metrics.round(p.name, 'local');
     const result = await probe(p);
     state.newsAt = Date.now();
@@ -266,20 +271,5 @@ export class RedisSharedProbes implements ProbeSource {
   private setHeld(name: string, held: boolean): void {
     this.state(name).held = held;
     this.metrics.held(name, held);
-  }
-
-  private redisDown(err: unknown): void {
-    if (this.outage) return;
-    this.outage = true;
-    this.o.logger.warn(
-      { err: err instanceof Error ? err.message : String(err) },
-      'shared health: redis unavailable, probing locally until it returns',
-    );
-  }
-
-  private redisBack(): void {
-    if (!this.outage) return;
-    this.outage = false;
-    this.o.logger.info('shared health: redis back, sharing probes again');
   }
 }

@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { closeRedis } from '../cache/index.js';
 import type { Logger } from '../telemetry/logger.js';
+import { OutageLog } from '../telemetry/outage-log.js';
 
 /** KEYS[1] the cooldown key; ARGV ms, instance id, channel, message. 1 when shared. */
 const SHARE = `local ttl = redis.call('PTTL', KEYS[1])
@@ -59,12 +60,16 @@ export class SharedCooldowns {
   private readonly channel: string;
   private readonly known: ReadonlySet<string>;
   private subscriber: Redis | undefined;
-  private outage = false;
+  private readonly outage: OutageLog;
 
   constructor(private readonly o: SharedCooldownsOptions) {
     this.instanceId = o.instanceId ?? randomUUID();
     this.channel = `${o.keyPrefix}:v1:cooldowns`;
     this.known = new Set(o.providers);
+    this.outage = new OutageLog(o.logger, {
+      down: 'shared cooldowns: redis unavailable, rate limits are remembered by this replica only',
+      back: 'shared cooldowns: redis back, sharing rate limits again',
+    });
   }
 
   private key(provider: string): string {
@@ -77,13 +82,13 @@ export class SharedCooldowns {
     // No automatic resubscription: the PTTL reads must come first on every connection.
     const sub = this.o.redis.duplicate({ autoResubscribe: false });
     this.subscriber = sub;
-    sub.on('error', (err: unknown) => this.down(err));
+    sub.on('error', (err: unknown) => this.outage.failed(err));
     sub.on('message', (channel: string, text: string) => {
       if (channel === this.channel) this.hear(text);
     });
     // NOTE: deliberate fire-and-forget: a few commands, each bounded by commandTimeout, on a
     // connection this object closes; a failure is logged and the next 'ready' tries again.
-    sub.on('ready', () => void this.catchUp(sub).catch((err: unknown) => this.down(err)));
+    sub.on('ready', () => void this.catchUp(sub).catch((err: unknown) => this.outage.failed(err)));
   }
 
   /**
@@ -96,10 +101,10 @@ export class SharedCooldowns {
     const message = JSON.stringify({ provider, ms, by: this.instanceId } satisfies Published);
     const px = Math.ceil(ms);
     void redis.eval(SHARE, 1, this.key(provider), px, this.instanceId, this.channel, message).then(
-      () => this.back(),
+      () => this.outage.recovered(),
       (err: unknown) => {
         this.o.shareErrors?.inc();
-        this.down(err);
+        this.outage.failed(err);
       },
     );
   }
@@ -119,7 +124,7 @@ export class SharedCooldowns {
       if (ms > 0) this.o.onNews(name, ms);
     });
     await sub.subscribe(this.channel);
-    this.back();
+    this.outage.recovered();
   }
 
   private hear(text: string): void {
@@ -133,20 +138,5 @@ export class SharedCooldowns {
     if (by === this.instanceId || typeof provider !== 'string' || !this.known.has(provider)) return;
     if (typeof ms !== 'number' || !(ms > 0)) return;
     this.o.onNews(provider, ms);
-  }
-
-  private down(err: unknown): void {
-    if (this.outage) return;
-    this.outage = true;
-    this.o.logger.warn(
-      { err: err instanceof Error ? err.message : String(err) },
-      'shared cooldowns: redis unavailable, rate limits are remembered by this replica only',
-    );
-  }
-
-  private back(): void {
-    if (!this.outage) return;
-    this.outage = false;
-    this.o.logger.info('shared cooldowns: redis back, sharing rate limits again');
   }
 }
