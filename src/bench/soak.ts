@@ -93,42 +93,11 @@ async function main(): Promise<number> {
 
 /** A fast, a flaky (20% failures) and a slow streaming fake upstream, added to `procs`. */
 async function startUpstreams(procs: Proc[], ports: Ports): Promise<void> {
-  procs.push(
-    await startProc(
-      [CLI, 'fake-upstream', '--port', String(ports.fast), '--latency-ms', '5'],
-      /listening/,
-    ),
-  );
-  procs.push(
-    await startProc(
-      [
-        CLI,
-        'fake-upstream',
-        '--port',
-        String(ports.flaky),
-        '--latency-ms',
-        '10',
-        '--fail-rate',
-        '0.2',
-      ],
-      /listening/,
-    ),
-  );
-  procs.push(
-    await startProc(
-      [
-        CLI,
-        'fake-upstream',
-        '--port',
-        String(ports.slow),
-        '--latency-ms',
-        '150',
-        '--stream-chunks',
-        '10',
-      ],
-      /listening/,
-    ),
-  );
+  const fake = (port: number, ...flags: string[]): Promise<Proc> =>
+    startProc([CLI, 'fake-upstream', '--port', String(port), ...flags], /listening/);
+  procs.push(await fake(ports.fast, '--latency-ms', '5'));
+  procs.push(await fake(ports.flaky, '--latency-ms', '10', '--fail-rate', '0.2'));
+  procs.push(await fake(ports.slow, '--latency-ms', '150', '--stream-chunks', '10'));
 }
 
 function writeConfig(dir: string, ports: Ports): string {
