@@ -3,7 +3,7 @@
  * registry and one logger. Nothing starts here (app.start() does) and nothing listens.
  * Construction order is registration order (metrics, task scopes), so it is kept stable.
  */
-import type { Tracer } from '@opentelemetry/api';
+import type { Context, Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CacheMetrics, createRedisClient, UnifiedCache } from '../cache/index.js';
@@ -18,8 +18,14 @@ import { ProxyError } from '../http/errors.js';
 import { createRateLimiter, type RateLimitHook } from '../http/rate-limit.js';
 import { createProvider } from '../providers/index.js';
 import { ProviderCooldowns } from '../routing/cooldowns.js';
-import { FallbackEngine } from '../routing/engine.js';
-import { CONTRACT_TASKS, Supervisor, type Scope, type TaskContext } from '../tasks/index.js';
+import { FallbackEngine, type Win } from '../routing/engine.js';
+import {
+  CONTRACT_TASKS,
+  Supervisor,
+  type CancelSignal,
+  type Scope,
+  type TaskContext,
+} from '../tasks/index.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { ProxyMetrics } from '../telemetry/proxy-metrics.js';
 import { registerRuntimeMetrics } from '../telemetry/runtime-metrics.js';
@@ -232,15 +238,14 @@ function createResponseCache(core: Core): UnifiedCache {
   });
 }
 
+const ask = (p: Provider, request: ChatCompletionRequest, signal: CancelSignal, otel: Context) =>
+  p.chat(request, { signal, otelContext: otel }) as Promise<JsonAnswer>;
+const answerBody = (win: Win<JsonAnswer>): Promise<string> => Promise.resolve(win.answer.body);
+
 /** The summariser asks through the fallback engine, in the task of the request it condenses. */
 function askThrough(engine: FallbackEngine) {
   return async (request: ChatCompletionRequest, context: unknown): Promise<string> => {
-    const win = await engine.run<JsonAnswer>(
-      context as TaskContext,
-      request.model,
-      (p, signal, otelContext) => p.chat(request, { signal, otelContext }) as Promise<JsonAnswer>,
-    );
-    await win.release();
-    return win.answer.body;
+    const routed = await engine.run(context as TaskContext, request.model, request, ask, answerBody);
+    return routed.result;
   };
 }

@@ -24,9 +24,14 @@ import { retryDelay, retryWaitMs, shouldRetry, type CircuitBreaker } from './pol
 
 export type Answer = ChatAnswer;
 
-/** Calls the provider once; resolves when a JSON answer or a stream's first frame is in. */
-export type Operation<T extends Answer> = (
+/**
+ * Calls the provider once for the request `call`; resolves when a JSON answer or a stream's
+ * first frame is in. NOTE: the request is an argument, not captured: routes pass one shared
+ * function, so a request costs no closure here.
+ */
+export type Operation<T extends Answer, C = unknown> = (
   provider: Provider,
+  call: C,
   signal: CancelSignal,
   otelContext: Context,
 ) => Promise<T>;
@@ -84,6 +89,8 @@ export interface AttemptDeps {
  */
 export type AttemptTask = Pick<TaskContext, 'cancelled' | 'onCancel' | 'signal'>;
 
+const ignore = (): void => undefined;
+
 /** A signal nothing aborts: lets toUpstreamError classify by the error alone. */
 const never = new AbortController().signal;
 
@@ -94,14 +101,16 @@ export function classify(err: unknown, task: AttemptTask): UpstreamError {
 
 /**
  * Runs tries until one succeeds or the failure is final. `onAnswer` receives the answer and
- * returns how long to keep holding it (a stream being relayed), or undefined if it lost.
+ * returns its consumption, which the attempt holds the answer for (a stream being relayed),
+ * or undefined if it lost.
  */
-export async function runAttempt<T extends Answer>(
+export async function runAttempt<T extends Answer, C>(
   deps: AttemptDeps,
-  op: Operation<T>,
+  op: Operation<T, C>,
+  call: C,
   task: AttemptTask,
   otelContext: Context,
-  onAnswer: (answer: T) => Promise<void> | undefined,
+  onAnswer: (answer: T) => Promise<unknown> | undefined,
 ): Promise<void> {
   const { provider, breaker, cooldowns, metrics } = deps;
   // A retry refused because this attempt's own failures just opened the breaker (or another
@@ -121,7 +130,7 @@ export async function runAttempt<T extends Answer>(
     let answer: T;
     try {
       answer = await withTimeout(provider.config.timeoutMs, task, (trySignal) =>
-        op(provider, trySignal, otelContext),
+        op(provider, call, trySignal, otelContext),
       );
     } catch (err) {
       const e = classify(err, task);
@@ -255,8 +264,12 @@ async function withTimeout<T>(
 }
 
 /** Waits for `hold`, or for the attempt to be cancelled, whichever comes first. */
-function holdUntil(hold: Promise<void>, task: AttemptTask): Promise<void> {
-  if (task.cancelled) return Promise.resolve();
+function holdUntil(hold: Promise<unknown>, task: AttemptTask): Promise<void> {
+  if (task.cancelled) {
+    // The race hears how consuming ended; this only keeps a rejection from counting as unhandled.
+    hold.then(undefined, ignore);
+    return Promise.resolve();
+  }
   return new Promise<void>((resolve) => {
     const unhook = task.onCancel(() => resolve());
     const done = (): void => {

@@ -5,6 +5,11 @@
  * `fallback_engine/attempt` task in the request's own scope. When every candidate has
  * failed the caller hears at once, with a RoutingFailure that summarises each attempt
  * (http/ answers it with a 502/503/504).
+ *
+ * The winning answer is consumed inside the winning attempt's task: `run` takes the
+ * consumer with the operation, the attempt holds its upstream (a stream's socket) until the
+ * consumer returns, and `run` settles only after that attempt has ended. There is no
+ * handshake for a caller to forget: a route cannot leave an attempt running.
  */
 import type { RoutingConfig } from '../config/index.js';
 import type { Provider } from '../upstream/index.js';
@@ -38,14 +43,23 @@ import {
   type ScheduledAttempt,
 } from './policy/index.js';
 
+/** The winning answer, as handed to the consumer inside the winner's attempt task. */
 export interface Win<T extends Answer> {
   provider: string;
   answer: T;
-  /**
-   * Ends the winner's attempt task (after a stream has been relayed) and resolves once it
-   * has settled, so the request's task never finishes ahead of its own children.
-   */
-  release(): Promise<void>;
+  attempts: readonly AttemptRecord[];
+}
+
+/**
+ * Consumes the winning answer (writes it to the client, relays a stream). The winner's
+ * attempt holds the answer's upstream until the returned promise settles.
+ */
+export type Consume<T extends Answer, R, C = unknown> = (win: Win<T>, call: C) => Promise<R>;
+
+/** What `run` resolves with once the winner's attempt has ended: who won, and what consuming returned. */
+export interface Routed<R> {
+  provider: string;
+  result: R;
   attempts: readonly AttemptRecord[];
 }
 
@@ -105,14 +119,25 @@ export class FallbackEngine {
     return orderCandidates({ model, providers: infos }).map((c) => this.byName.get(c.name)!);
   }
 
-  /** Runs `op` against the model's candidates inside the request task `req`. */
-  run<T extends Answer>(req: TaskContext, model: string, op: Operation<T>): Promise<Win<T>> {
+  /**
+   * Runs `op` for `call` against the model's candidates inside the request task `req`; the
+   * first answer is passed to `consume` inside its attempt's task. Settles once that attempt has ended,
+   * with what `consume` returned (or its error), or with a RoutingFailure.
+   */
+  run<T extends Answer, R, C>(
+    req: TaskContext,
+    model: string,
+    call: C,
+    op: Operation<T, C>,
+    consume: Consume<T, R, C>,
+  ): Promise<Routed<R>> {
     if (!this.serves(model)) {
       return Promise.reject(new RoutingFailure({ kind: 'unknown_model', model }));
     }
     const candidates = this.candidates(model);
     const plan = new LaunchPlan(this.schedule(candidates.length));
-    return new Race(this.deps, this.breakers, req, candidates, plan, op).start();
+    const race = new Race(this.deps, this.breakers, req, candidates, plan, call, op, consume);
+    return race.start();
   }
 
   private schedule(candidateCount: number): readonly ScheduledAttempt[] {
@@ -126,14 +151,16 @@ export class FallbackEngine {
   }
 }
 
-class Race<T extends Answer> {
+class Race<T extends Answer, R, C> {
   private readonly started = performance.now();
   private readonly records: AttemptRecord[] = [];
   private readonly handles = new Map<string, TaskHandle<void>>();
   private running = 0;
   private decided = false;
   private winner: string | undefined;
-  private resolve!: (win: Win<T>) => void;
+  /** What the winner's consumer returned; the race settles with it once the winner has ended. */
+  private consumed: Promise<R> | undefined;
+  private resolve!: (routed: Routed<R>) => void;
   private reject!: (err: unknown) => void;
   private stopHedging: Cancellation | undefined;
 
@@ -143,11 +170,13 @@ class Race<T extends Answer> {
     private readonly req: TaskContext,
     private readonly candidates: Provider[],
     private readonly plan: LaunchPlan,
-    private readonly op: Operation<T>,
+    private readonly call: C,
+    private readonly op: Operation<T, C>,
+    private readonly consume: Consume<T, R, C>,
   ) {}
 
-  start(): Promise<Win<T>> {
-    const result = new Promise<Win<T>>((resolve, reject) => {
+  start(): Promise<Routed<R>> {
+    const result = new Promise<Routed<R>>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
     });
@@ -198,6 +227,7 @@ class Race<T extends Answer> {
             retries: this.deps.routing.retries,
           },
           this.op,
+          this.call,
           actx,
           actx.otelContext,
           (answer) => this.offer(provider.name, answer),
@@ -212,9 +242,10 @@ class Race<T extends Answer> {
     this.handles.set(provider.name, handle);
     void handle.settled.then((result) => {
       this.running--;
-      // The winner's task ends when its answer has been relayed; if the client left first it
+      // The winner's task ends when its answer has been consumed; if the client left first it
       // ends cancelled, but it won all the same and is not counted again as lost.
-      if (result.outcome === 'completed' || provider.name === this.winner) return;
+      if (provider.name === this.winner) return this.settleWin(provider.name);
+      if (result.outcome === 'completed') return;
       if (result.outcome === 'failed') {
         const e = classify(result.error, this.req);
         metrics.attempts.failed.inc();
@@ -245,21 +276,31 @@ class Race<T extends Answer> {
     });
   }
 
-  /** An attempt has an answer: the first one wins; later ones lose and are closed. */
-  private offer(provider: string, answer: T): Promise<void> | undefined {
+  /**
+   * An attempt has an answer: the first one wins and is consumed (its attempt holds it until
+   * consuming ends); later ones lose and are closed.
+   */
+  private offer(provider: string, answer: T): Promise<unknown> | undefined {
     if (this.decided) return undefined;
     this.winner = provider;
     this.decide(provider);
-    const metrics = this.deps.metrics.provider(provider);
-    metrics.attempts.won.inc();
-    let unhold!: () => void;
-    const held = new Promise<void>((r) => (unhold = r));
-    const release = async (): Promise<void> => {
-      unhold();
-      await this.handles.get(provider)?.settled;
-    };
-    this.resolve({ provider, answer, release, attempts: this.records });
-    return held;
+    this.deps.metrics.provider(provider).attempts.won.inc();
+    try {
+      this.consumed = this.consume({ provider, answer, attempts: this.records }, this.call);
+    } catch (err) {
+      this.consumed = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.consumed;
+  }
+
+  /** The winner's attempt has ended: the race settles as its consumer did. */
+  private settleWin(provider: string): void {
+    const consumed = this.consumed;
+    if (consumed === undefined) return;
+    void consumed.then(
+      (result) => this.resolve({ provider, result, attempts: this.records }),
+      (err: unknown) => this.reject(err),
+    );
   }
 
   /** Ends the race: no more launches; every branch but the winner's is cancelled. */
