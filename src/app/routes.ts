@@ -7,9 +7,9 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
 import type { Config } from '../config/index.js';
-import { errors, ProxyError } from '../http/errors.js';
-import { serveProxied, type ProxyHandler, type ProxyRequestDeps } from '../http/proxy-request.js';
-import { sendError } from '../http/respond.js';
+import { errors } from '../http/errors.js';
+import { answerFailure, exchangeOf } from '../http/exchange.js';
+import { proxiedRoute, type ProxyHandler, type ProxyRequestDeps } from '../http/proxy-request.js';
 import { chatHandler, type ChatDeps } from '../http/routes/chat.js';
 import { embeddingsHandler } from '../http/routes/embeddings.js';
 import { modelResponse, modelsResponse } from '../http/routes/models.js';
@@ -41,29 +41,27 @@ export function mountRoutes(
     registry: parts.registry,
     supervisor: parts.supervisor,
     metrics: parts.metrics,
+    logger: parts.logger,
     adminToken: config.auth.adminToken,
     metricsToken: config.auth.metricsToken,
     readiness: () => lifecycle.state(),
     drain: () => lifecycle.drain(),
   });
+  // What matches no route, and what throws outside one, answer through an Exchange too,
+  // under the route label 'other'.
   hono.notFound((c) => {
-    const started = performance.now();
+    const ex = exchangeOf('other', c, parts.metrics);
     // A known path asked with another method is a 405 naming the right one, not a 404.
     const allow = hono.routes.filter((r) => r.path === c.req.path).map((r) => r.method);
-    const err =
+    ex.error(
       allow.length > 0
         ? errors.methodNotAllowed(c.req.method, c.req.path, allow)
-        : errors.notFound(c.req.path);
-    parts.metrics.request('other', c.req.method, err.status, (performance.now() - started) / 1000);
-    return c.body(JSON.stringify(err.toJSON()), err.status as 404, err.headers());
-  });
-  hono.onError((err, c) => {
-    parts.logger.error({ err }, 'unhandled error in a route');
-    const e = err instanceof ProxyError ? err : errors.internal();
-    if (c.env.outgoing.headersSent) return RESPONSE_ALREADY_SENT;
-    sendError(c.env.outgoing, e);
+        : errors.notFound(c.req.path),
+    );
+    ex.done();
     return RESPONSE_ALREADY_SENT;
   });
+  hono.onError((err, c) => answerFailure(exchangeOf('other', c, parts.metrics), err, parts.logger));
 }
 
 /** The client API: each route runs as a request task (auth, limits, timeout, metrics). */
@@ -94,28 +92,21 @@ function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycl
     cacheScope: config.cache.scope,
     condenser: parts.condensation?.condenser,
   };
-  const proxied = (route: Route, handler: ProxyHandler) => (c: { env: HttpBindings }) => {
-    serveProxied(
-      proxyDeps,
-      route,
-      { req: c.env.incoming, res: c.env.outgoing, upstreamMs: 0 },
-      handler,
-    );
-    return RESPONSE_ALREADY_SENT;
-  };
+  const proxied = (route: Route, handler: ProxyHandler) => proxiedRoute(proxyDeps, route, handler);
   hono.post('/v1/chat/completions', proxied('/v1/chat/completions', chatHandler(chatDeps)));
   hono.post('/v1/embeddings', proxied('/v1/embeddings', embeddingsHandler(chatDeps)));
   hono.get(
     '/v1/models',
-    proxied('/v1/models', (_ctx, io) => {
-      modelsResponse(io.res, providers);
+    proxied('/v1/models', (_ctx, ex) => {
+      modelsResponse(ex, providers);
       return Promise.resolve();
     }),
   );
   // Ids may hold slashes (org/model), sent encoded by the SDK or not; one route label for both.
+  // NOTE: a handler per request here, closing over the id: a rare route, not the hot path.
   hono.get('/v1/models/:id{.+}', (c) =>
-    proxied('/v1/models', (_ctx, io) => {
-      modelResponse(io.res, providers, c.req.param('id'));
+    proxied('/v1/models', (_ctx, ex) => {
+      modelResponse(ex, providers, c.req.param('id'));
       return Promise.resolve();
     })(c),
   );

@@ -7,8 +7,8 @@
  * The task reads the body first, then takes an in-flight slot (see admission.ts): its
  * deadline and cancellation cover the read, and a body still arriving holds no slot.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Span, Tracer } from '@opentelemetry/api';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { RoutingFailure } from '../routing/failure.js';
 import {
@@ -27,26 +27,19 @@ import { hasBody, readBody } from './body.js';
 import { ProxyError, errors } from './errors.js';
 import { finishServerSpan, serverSpan } from './request-span.js';
 import { routingError } from './routing-failure.js';
-import { endSseWithError, sendError } from './respond.js';
+import {
+  answerFailure,
+  exchangeOf,
+  type Exchange,
+  type NodeContext,
+  type RequestIO,
+} from './exchange.js';
 
-export interface RequestIO {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  /** Milliseconds spent waiting on providers; subtracted to measure the proxy's overhead. */
-  upstreamMs: number;
-  /** The request's server span, when tracing is on (handlers add GenAI attributes). */
-  span?: Span;
-  /** The trace id, when tracing is on: put in every log line about this request. */
-  traceId?: string;
-  /** The provider that answered, once known (for the access log line). */
-  provider?: string;
-  /** The response cache scope of the client key used; absent without keys (one scope). */
-  clientScope?: string;
-  /** The request body, read whole before the handler runs; absent when none was sent. */
-  body?: Buffer;
-}
+/** What a proxied handler reads and records of its request: its Exchange (exchange.ts). */
+export type { RequestIO } from './exchange.js';
 
-export type ProxyHandler = (ctx: TaskContext, io: RequestIO) => Promise<void>;
+/** A proxied route's work, in its request's task; a handler typed on RequestIO fits too. */
+export type ProxyHandler = (ctx: TaskContext, ex: Exchange) => Promise<void>;
 
 export interface GateState {
   /** False while draining: proxy routes answer 503 at once. */
@@ -70,46 +63,53 @@ export interface ProxyRequestDeps {
   admission: Admission;
 }
 
-export function serveProxied(
-  deps: ProxyRequestDeps,
-  route: Route,
-  io: RequestIO,
-  handler: ProxyHandler,
-): void {
-  const started = performance.now();
+/**
+ * A Hono handler for a proxied route: each request gets its Exchange (its timer starts
+ * here), is served by serveProxied, and Hono is told the answer is (being) written.
+ */
+export function proxiedRoute(deps: ProxyRequestDeps, route: Route, handler: ProxyHandler) {
+  return function proxied(c: NodeContext): Response {
+    const ex = exchangeOf(route, c, deps.metrics);
+    try {
+      serveProxied(deps, ex, handler);
+    } catch (err) {
+      return answerFailure(ex, err, deps.logger);
+    }
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+export function serveProxied(deps: ProxyRequestDeps, ex: Exchange, handler: ProxyHandler): void {
   if (!deps.gate.accepting()) {
     deps.metrics.shed.draining.inc();
-    return refuse(deps, route, io, started, errors.draining());
+    return refuse(ex, errors.draining());
   }
-  const key = authenticate(deps.keys, io);
-  if (key instanceof ProxyError) return refuse(deps, route, io, started, key);
+  const key = authenticate(deps.keys, ex);
+  if (key instanceof ProxyError) return refuse(ex, key);
   const retryAfter = deps.rateLimit?.(key);
-  if (retryAfter instanceof Promise) {
-    return awaitRateLimit(retryAfter, deps, route, io, handler, started);
-  }
-  const receiving = hasBody(io.req);
-  const refusal = admissionRefusal(deps, io, retryAfter, receiving);
-  if (refusal !== undefined) return refuse(deps, route, io, started, refusal);
-  const handle = spawnRequest(deps, route, io, handler, receiving);
-  if (handle instanceof ProxyError) return refuse(deps, route, io, started, handle);
-  answerWhenSettled(deps, route, io, handle, started);
+  if (retryAfter instanceof Promise) return awaitRateLimit(retryAfter, deps, ex, handler);
+  admit(deps, ex, handler, retryAfter);
 }
 
-/** Counts the request (route, method, status, duration) once its response is done. */
-function countRequest(deps: ProxyRequestDeps, route: Route, io: RequestIO, started: number): void {
-  const seconds = (performance.now() - started) / 1000;
-  deps.metrics.request(route, io.req.method ?? 'OTHER', io.res.statusCode, seconds);
-}
-
-function refuse(
+/** Past the gate, the key and the rate limit's verdict: sheds the request, or starts its task. */
+function admit(
   deps: ProxyRequestDeps,
-  route: Route,
-  io: RequestIO,
-  started: number,
-  err: ProxyError,
+  ex: Exchange,
+  handler: ProxyHandler,
+  retryAfter: number | undefined,
 ): void {
-  sendError(io.res, err);
-  countRequest(deps, route, io, started);
+  const receiving = hasBody(ex.req);
+  const refusal = admissionRefusal(deps, ex, retryAfter, receiving);
+  if (refusal !== undefined) return refuse(ex, refusal);
+  const handle = spawnRequest(deps, ex, handler, receiving);
+  if (handle instanceof ProxyError) return refuse(ex, handle);
+  answerWhenSettled(deps, ex, handle);
+}
+
+/** Refused before its task started: answered and counted at once. */
+function refuse(ex: Exchange, err: ProxyError): void {
+  ex.error(err);
+  ex.done();
 }
 
 /**
@@ -128,27 +128,25 @@ function authenticate(keys: KeySet, io: RequestIO): string | ProxyError {
 }
 
 /**
- * The shared limiter answered asynchronously (it never rejects): re-enter with its verdict,
- * so the gate is checked again, unless the client left meanwhile.
+ * The shared limiter answered asynchronously (it never rejects): go on with its verdict,
+ * the gate checked again, unless the client left meanwhile. The request's timer runs on
+ * from its arrival: the wait for the verdict is part of its duration.
  */
 function awaitRateLimit(
   verdict: Promise<number | undefined>,
   deps: ProxyRequestDeps,
-  route: Route,
-  io: RequestIO,
+  ex: Exchange,
   handler: ProxyHandler,
-  started: number,
 ): void {
   const again = (retryAfter: number | undefined): void => {
-    if (!io.res.destroyed) {
-      serveProxied({ ...deps, rateLimit: () => retryAfter }, route, io, handler);
-    }
+    if (ex.res.destroyed) return;
+    if (deps.gate.accepting()) return admit(deps, ex, handler, retryAfter);
+    deps.metrics.shed.draining.inc();
+    refuse(ex, errors.draining());
   };
   void verdict
     .then(again)
-    .catch((err: unknown) =>
-      refuse(deps, route, io, started, internal(deps.logger, err, undefined)),
-    );
+    .catch((err: unknown) => refuse(ex, internal(deps.logger, err, undefined)));
 }
 
 /**
@@ -185,21 +183,20 @@ function admissionRefusal(
  */
 function spawnRequest(
   deps: ProxyRequestDeps,
-  route: Route,
-  io: RequestIO,
+  ex: Exchange,
   handler: ProxyHandler,
   receiving: boolean,
 ): TaskHandle<void> | ProxyError {
   try {
     return deps.scope.spawn(
       HTTP_REQUEST,
-      (ctx) => runRequest(ctx, deps, route, io, handler, receiving),
+      (ctx) => runRequest(ctx, deps, ex, handler, receiving),
       deps.tracer === undefined
         ? { deadlineMs: deps.requestTimeoutMs }
-        : { ...serverSpan(io.req, route), deadlineMs: deps.requestTimeoutMs },
+        : { ...serverSpan(ex.req, ex.route), deadlineMs: deps.requestTimeoutMs },
     );
   } catch (err) {
-    if (receiving) deps.admission.doneReceiving(io.clientScope);
+    if (receiving) deps.admission.doneReceiving(ex.clientScope);
     if (!(err instanceof TaskRejectedError)) throw err;
     if (err.reason === 'limit') {
       deps.metrics.shed.overload.inc();
@@ -214,41 +211,31 @@ function spawnRequest(
  * Cancels the task if the client goes away first; once it settles, answers a response it
  * left unfinished, then counts, measures and logs the request.
  */
-function answerWhenSettled(
-  deps: ProxyRequestDeps,
-  route: Route,
-  io: RequestIO,
-  handle: TaskHandle<void>,
-  started: number,
-): void {
-  const { res } = io;
+function answerWhenSettled(deps: ProxyRequestDeps, ex: Exchange, handle: TaskHandle<void>): void {
+  const { res } = ex;
   const onClose = (): void => {
     if (!res.writableFinished) handle.cancel('client_gone');
   };
   res.once('close', onClose);
   void handle.settled.then((result) => {
     res.off('close', onClose);
-    if (!res.writableEnded && !res.destroyed) {
-      const err = unanswered(result, deps, io);
-      if (res.headersSent) endSseWithError(res, err);
-      else sendError(res, err);
-    }
-    countRequest(deps, route, io, started);
-    const ms = performance.now() - started;
-    deps.metrics.overhead.observe(Math.max(0, ms - io.upstreamMs) / 1000);
-    logRequest(deps.logger, route, io, ms);
+    if (!res.writableEnded && !res.destroyed) ex.fail(unanswered(result, deps, ex));
+    ex.done();
+    const ms = ex.elapsedMs();
+    deps.metrics.overhead.observe(Math.max(0, ms - ex.upstreamMs) / 1000);
+    logRequest(deps.logger, ex, ms);
   });
 }
 
-function logRequest(logger: Logger, route: Route, io: RequestIO, ms: number): void {
+function logRequest(logger: Logger, ex: Exchange, ms: number): void {
   if (!logger.isLevelEnabled('debug')) return;
   logger.debug(
     {
-      route,
-      status: io.res.statusCode,
-      provider: io.provider,
+      route: ex.route,
+      status: ex.res.statusCode,
+      provider: ex.provider,
       ms: Math.round(ms),
-      trace_id: io.traceId,
+      trace_id: ex.traceId,
     },
     'request',
   );
@@ -261,59 +248,60 @@ function logRequest(logger: Logger, route: Route, io: RequestIO, ms: number): vo
 async function runRequest(
   ctx: TaskContext,
   deps: ProxyRequestDeps,
-  route: Route,
-  io: RequestIO,
+  ex: Exchange,
   handler: ProxyHandler,
   receiving: boolean,
 ): Promise<void> {
-  const { res } = io;
   const span = ctx.span;
   if (span !== undefined) {
-    io.span = span;
-    io.traceId = span.spanContext().traceId;
+    ex.span = span;
+    ex.traceId = span.spanContext().traceId;
     // The SDK reports it as a response's or error's `request_id`: what a client logs
     // finds the request's trace, and the proxy's log lines (`trace_id`).
-    res.setHeader('x-request-id', io.traceId);
+    ex.res.setHeader('x-request-id', ex.traceId);
   }
   try {
     if (receiving) {
       try {
-        io.body = await readBody(io.req, deps.bodyLimitBytes, ctx);
+        ex.body = await readBody(ex.req, deps.bodyLimitBytes, ctx);
       } finally {
-        deps.admission.doneReceiving(io.clientScope);
+        deps.admission.doneReceiving(ex.clientScope);
       }
     }
     if (!deps.admission.take()) {
       deps.metrics.shed.overload.inc();
-      sendError(res, errors.overloaded(1));
+      ex.error(errors.overloaded(1));
       return;
     }
     deps.metrics.inflight.inc();
     try {
-      await handler(ctx, io);
+      await handler(ctx, ex);
     } finally {
       deps.admission.release();
       deps.metrics.inflight.dec();
     }
   } catch (err) {
-    if (ctx.cancelled) return;
-    const proxyErr =
-      err instanceof ProxyError
-        ? err
-        : err instanceof RoutingFailure
-          ? routingError(err)
-          : internal(deps.logger, err, io.traceId);
-    if (proxyErr.status >= 500) {
-      deps.logger.warn(
-        { route, status: proxyErr.status, code: proxyErr.code, trace_id: io.traceId },
-        proxyErr.message,
-      );
-    }
-    if (res.headersSent) endSseWithError(res, proxyErr);
-    else sendError(res, proxyErr);
+    if (!ctx.cancelled) ex.fail(failure(deps.logger, ex, err));
   } finally {
-    if (span !== undefined) finishServerSpan(span, res.statusCode);
+    if (span !== undefined) finishServerSpan(span, ex.res.statusCode);
   }
+}
+
+/** What a handler's throw answers: its ProxyError, routing's failure mapped, else a 500. */
+function failure(logger: Logger, ex: Exchange, err: unknown): ProxyError {
+  const proxyErr =
+    err instanceof ProxyError
+      ? err
+      : err instanceof RoutingFailure
+        ? routingError(err)
+        : internal(logger, err, ex.traceId);
+  if (proxyErr.status >= 500) {
+    logger.warn(
+      { route: ex.route, status: proxyErr.status, code: proxyErr.code, trace_id: ex.traceId },
+      proxyErr.message,
+    );
+  }
+  return proxyErr;
 }
 
 /**
@@ -322,14 +310,10 @@ async function runRequest(
  * returned without answering, which is a bug (500, logged), but the client is never left
  * hanging. A request whose client went away has no one to answer.
  */
-function unanswered(
-  result: TaskResult<unknown>,
-  deps: ProxyRequestDeps,
-  io: RequestIO,
-): ProxyError {
+function unanswered(result: TaskResult<unknown>, deps: ProxyRequestDeps, ex: Exchange): ProxyError {
   if (result.outcome === 'timed_out') return errors.requestTimeout(deps.requestTimeoutMs);
   if (result.outcome === 'cancelled' && result.reason === 'shutdown') return errors.shuttingDown();
-  return internal(deps.logger, new Error('handler returned without a response'), io.traceId);
+  return internal(deps.logger, new Error('handler returned without a response'), ex.traceId);
 }
 
 function internal(logger: Logger, err: unknown, traceId: string | undefined): ProxyError {

@@ -1,6 +1,7 @@
 /**
  * Writing answers straight to the Node response (no web-stream bridge on the hot path):
- * JSON bodies, OpenAI-shaped errors, and SSE frames with backpressure.
+ * JSON bodies, OpenAI-shaped errors, text (the Prometheus scrape), and SSE frames with
+ * backpressure. Every route answers through these, by way of its Exchange (exchange.ts).
  */
 import type { ServerResponse } from 'node:http';
 import type { Frame } from '../upstream/index.js';
@@ -13,23 +14,34 @@ export function sendJson(
   res: ServerResponse,
   status: number,
   body: string,
-  headers: ExtraHeaders = {},
+  headers?: ExtraHeaders,
+): void {
+  sendText(res, status, body, 'application/json', headers);
+}
+
+export function sendError(res: ServerResponse, err: ProxyError, headers?: ExtraHeaders): void {
+  // NOTE: no `connection: close` on a 413: Node would close at once, resetting a client
+  // still uploading before it reads the answer. The server lingers instead (discardRest).
+  sendJson(res, err.status, JSON.stringify(err.toJSON()), merged(headers, err.headers()));
+}
+
+/** A whole body of `contentType`, with its length, unless an answer was already started. */
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  contentType: string,
+  headers?: ExtraHeaders,
 ): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(
     status,
     merged(headers, {
-      'content-type': 'application/json',
+      'content-type': contentType,
       'content-length': Buffer.byteLength(body),
     }),
   );
   res.end(body);
-}
-
-export function sendError(res: ServerResponse, err: ProxyError, headers: ExtraHeaders = {}): void {
-  // NOTE: no `connection: close` on a 413: Node would close at once, resetting a client
-  // still uploading before it reads the answer. The server lingers instead (discardRest).
-  sendJson(res, err.status, JSON.stringify(err.toJSON()), { ...headers, ...err.headers() });
 }
 
 export function startSse(res: ServerResponse, headers: ExtraHeaders): void {

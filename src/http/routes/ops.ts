@@ -1,91 +1,104 @@
 /**
  * Operational routes: liveness, readiness, the Prometheus scrape, and the admin routes
- * (live tasks, drain), which need the admin token. These stay up while draining.
+ * (live tasks, drain), which need the admin token. These stay up while draining. Each
+ * answers through its request's Exchange, like the proxied routes: timed and counted once.
  */
 import type { HttpBindings } from '@hono/node-server';
-import type { Context, Hono } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Hono } from 'hono';
+import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Supervisor } from '../../tasks/index.js';
 import type { ProxyMetrics, Route } from '../../telemetry/proxy-metrics.js';
 import { bearer, KeySet, repeatedAuthorization } from '../auth.js';
 import { errors, type ProxyError } from '../errors.js';
+import { answerFailure, exchangeOf, type Exchange, type NodeContext } from '../exchange.js';
 
 export interface OpsDeps {
   registry: Registry;
   supervisor: Supervisor;
   metrics: ProxyMetrics;
+  /** Where a route's unexpected throw is logged (it is answered 500). */
+  logger: Logger;
   adminToken: string | undefined;
   metricsToken: string | undefined;
   readiness: () => 'starting' | 'ready' | 'draining' | 'stopped';
   drain: () => Promise<unknown>;
 }
 
-type Ctx = Context<{ Bindings: HttpBindings }>;
+/** An ops route's work: answers through `ex` (which counts it once the route returns). */
+type OpsHandler = (ex: Exchange) => void | Promise<void>;
 
-function errorResponse(c: Ctx, err: ProxyError): Response {
-  return c.body(JSON.stringify(err.toJSON()), err.status as 401, err.headers());
+/** /healthz's answer never changes: serialised once. */
+const HEALTHY = JSON.stringify({ status: 'ok' });
+
+/**
+ * The Hono handler for an ops route: the request's Exchange (its timer starts here), the
+ * route's work, then the request counted; a throw is logged and answered 500.
+ */
+function opsRoute(deps: OpsDeps, route: Route, handler: OpsHandler) {
+  return async function answer(c: NodeContext): Promise<Response> {
+    const ex = exchangeOf(route, c, deps.metrics);
+    try {
+      await handler(ex);
+    } catch (err) {
+      return answerFailure(ex, err, deps.logger);
+    }
+    ex.done();
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+/** Why a request is refused a route guarded by `tokens`: one Bearer token, one of them. */
+function tokenRefusal(tokens: KeySet, ex: Exchange, refusal: ProxyError): ProxyError | undefined {
+  if (repeatedAuthorization(ex.req.rawHeaders)) return errors.repeatedAuthorization();
+  const token = bearer(ex.req.headers);
+  return token !== undefined && tokens.has(token) ? undefined : refusal;
 }
 
 export function mountOps(app: Hono<{ Bindings: HttpBindings }>, deps: OpsDeps): void {
   const admin = deps.adminToken === undefined ? undefined : new KeySet([deps.adminToken]);
   const scrape = deps.metricsToken === undefined ? undefined : new KeySet([deps.metricsToken]);
-  const timed =
-    (route: Route, handler: (c: Ctx) => Response | Promise<Response>) =>
-    async (c: Ctx): Promise<Response> => {
-      const started = performance.now();
-      const res = await handler(c);
-      deps.metrics.request(route, c.req.method, res.status, (performance.now() - started) / 1000);
-      return res;
-    };
   // Every refusal is a 401, whatever was presented: with no adminToken configured (the
   // default) the answer says so, and neither answer nor log ever carries a token.
-  const adminGuard = (c: Ctx): ProxyError | undefined => {
-    if (admin === undefined) return errors.adminDisabled();
-    if (repeatedAuthorization(c.env.incoming.rawHeaders)) return errors.repeatedAuthorization();
-    const token = bearer(c.env.incoming.headers);
-    return token !== undefined && admin.has(token) ? undefined : errors.adminOnly();
-  };
+  const adminGuard = (ex: Exchange): ProxyError | undefined =>
+    admin === undefined ? errors.adminDisabled() : tokenRefusal(admin, ex, errors.adminOnly());
 
   app.get(
     '/healthz',
-    timed('/healthz', (c) => c.json({ status: 'ok' })),
+    opsRoute(deps, '/healthz', (ex) => ex.json(200, HEALTHY)),
   );
   app.get(
     '/readyz',
-    timed('/readyz', (c) => {
+    opsRoute(deps, '/readyz', (ex) => {
       const state = deps.readiness();
-      return c.json({ status: state }, state === 'ready' ? 200 : 503);
+      ex.json(state === 'ready' ? 200 : 503, JSON.stringify({ status: state }));
     }),
   );
   app.get(
     '/metrics',
-    timed('/metrics', async (c) => {
-      if (scrape !== undefined) {
-        if (repeatedAuthorization(c.env.incoming.rawHeaders))
-          return errorResponse(c, errors.repeatedAuthorization());
-        const token = bearer(c.env.incoming.headers);
-        if (token === undefined || !scrape.has(token)) return errorResponse(c, errors.invalidKey());
-      }
-      return c.body(await deps.registry.metrics(), 200, {
-        'content-type': deps.registry.contentType,
-      });
+    opsRoute(deps, '/metrics', async (ex) => {
+      const denied =
+        scrape === undefined ? undefined : tokenRefusal(scrape, ex, errors.invalidKey());
+      if (denied !== undefined) return ex.error(denied);
+      ex.text(200, await deps.registry.metrics(), deps.registry.contentType);
     }),
   );
   app.get(
     '/admin/tasks',
-    timed('/admin/tasks', (c) => {
-      const denied = adminGuard(c);
-      if (denied !== undefined) return errorResponse(c, denied);
+    opsRoute(deps, '/admin/tasks', (ex) => {
+      const denied = adminGuard(ex);
+      if (denied !== undefined) return ex.error(denied);
       const tasks = deps.supervisor.snapshot();
-      return c.json({ count: tasks.length, tasks });
+      ex.json(200, JSON.stringify({ count: tasks.length, tasks }));
     }),
   );
   app.post(
     '/admin/drain',
-    timed('/admin/drain', async (c) => {
-      const denied = adminGuard(c);
-      if (denied !== undefined) return errorResponse(c, denied);
-      return c.json((await deps.drain()) as object);
+    opsRoute(deps, '/admin/drain', async (ex) => {
+      const denied = adminGuard(ex);
+      if (denied !== undefined) return ex.error(denied);
+      ex.json(200, JSON.stringify(await deps.drain()));
     }),
   );
 }
