@@ -14,13 +14,13 @@ import { HealthChecker } from '../health/health-checker.js';
 import { RedisSharedProbes } from '../health/shared-probes.js';
 import { Admission } from '../http/admission.js';
 import { KeySet } from '../http/auth.js';
-import { ProxyError } from '../http/errors.js';
 import { createRateLimiter, type RateLimitHook } from '../http/rate-limit.js';
 import { createProvider } from '../providers/index.js';
 import { ProviderCooldowns } from '../routing/cooldowns.js';
 import { FallbackEngine, type Win } from '../routing/engine.js';
 import {
   CONTRACT_TASKS,
+  isExpectedFailure,
   Supervisor,
   type CancelSignal,
   type Scope,
@@ -116,8 +116,7 @@ export function assemble(config: Config, deps: AppDeps): Components {
       ? undefined
       : createRateLimiter({
           ...config.auth.rateLimit,
-          redis,
-          keyPrefix: redisSettings.keyPrefix,
+          ...(redis === undefined ? {} : { redis, keyPrefix: redisSettings.keyPrefix }),
           logger,
         });
   return {
@@ -164,10 +163,8 @@ function createSupervisor(
     tracer,
     captureSpawnStacks: config.telemetry.captureSpawnStacks,
     onError: (err, t) => {
-      const expected =
-        (err as { expected?: unknown } | null)?.expected === true || err instanceof ProxyError;
       const fields = { owner: t.owner, task: t.task, taskId: t.id, trace_id: t.traceId };
-      if (expected) logger.debug({ ...fields, err: String(err) }, 'task failed');
+      if (isExpectedFailure(err)) logger.debug({ ...fields, err: String(err) }, 'task failed');
       else logger.error({ ...fields, err, site: t.site }, 'task failed');
     },
   });
@@ -202,8 +199,7 @@ function createRouting(core: Core, providers: Provider[], metrics: ProxyMetrics)
     maxMs: config.routing.cooldown.maxMs,
     registry,
     logger,
-    redis,
-    keyPrefix: redisSettings.keyPrefix,
+    ...(redis === undefined ? {} : { redis, keyPrefix: redisSettings.keyPrefix }),
     shareErrors: cacheMetrics.redisErrors.publish,
   });
   const engine = new FallbackEngine({

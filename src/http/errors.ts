@@ -4,6 +4,7 @@
  * error classes. Codes are stable (tests check codes, not messages). Messages never carry a
  * stack trace or a key.
  */
+import { EXPECTED_FAILURE } from '../tasks/errors.js';
 
 export type ErrorType =
   | 'invalid_request_error'
@@ -28,6 +29,8 @@ export interface ProxyErrorOptions {
 
 export class ProxyError extends Error {
   override readonly name = 'ProxyError';
+  /** An answer to the client, not a fault of the proxy: logged at debug when a task fails with it. */
+  readonly [EXPECTED_FAILURE] = true;
   readonly type: ErrorType;
   readonly code: string | null;
   readonly param: string | null;

@@ -38,7 +38,15 @@ export interface Bucket {
   at: number;
 }
 
-export interface RateLimiterOptions {
+/**
+ * Without Redis the budget is this replica's; with a client (commands bounded by its
+ * commandTimeout) it is shared by every replica using the same key prefix
+ * (cache.redis.keyPrefix, whose default lives in the config schema).
+ */
+export type RateLimiterOptions = RateLimiterBase &
+  ({ redis?: undefined; keyPrefix?: undefined } | { redis: Redis; keyPrefix: string });
+
+interface RateLimiterBase {
   requestsPerMinute: number;
   /** Default: requestsPerMinute. */
   burst?: number;
@@ -46,10 +54,6 @@ export interface RateLimiterOptions {
   maxKeys?: number;
   /** Milliseconds clock; tests inject one. */
   now?: () => number;
-  /** Shares the budget between replicas through this client (commands bounded by its commandTimeout). */
-  redis?: Redis | undefined;
-  /** Prefix of the Redis keys (cache.redis.keyPrefix). */
-  keyPrefix?: string;
   logger?: Logger;
 }
 
@@ -125,10 +129,11 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimitHook {
     return b;
   };
 
+  if (options.redis === undefined) {
+    return (key) => takeToken(bucketOf(bucketId(key)), now(), policy);
+  }
   const { redis } = options;
-  if (redis === undefined) return (key) => takeToken(bucketOf(bucketId(key)), now(), policy);
-
-  const prefix = `${options.keyPrefix ?? 'llmp'}:ratelimit:`;
+  const prefix = `${options.keyPrefix}:ratelimit:`;
   const args = [String(policy.ratePerSecond), String(policy.burst)];
   let failing = false;
   const takeShared = async (id: string): Promise<[string, string]> => {

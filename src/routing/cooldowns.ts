@@ -12,16 +12,17 @@ import type { FailureKind } from '../upstream/index.js';
 import { cooldownFor, Cooldowns } from './policy/index.js';
 import { SharedCooldowns } from './shared-cooldowns.js';
 
-export interface ProviderCooldownsOptions {
+/** With a Redis client, cooldowns are shared with every replica using the same `keyPrefix`. */
+export type ProviderCooldownsOptions = CooldownsBase &
+  ({ redis?: undefined; keyPrefix?: undefined } | { redis: Redis; keyPrefix: string });
+
+interface CooldownsBase {
   /** Configured provider names. */
   providers: readonly string[];
   /** routing.cooldown.maxMs: the longest cooldown kept; 0 turns cooldowns off. */
   maxMs: number;
   registry: Registry;
   logger: Logger;
-  /** With a client, cooldowns are shared with every replica using the same `keyPrefix`. */
-  redis?: Redis | undefined;
-  keyPrefix?: string;
   /** Counts cooldowns that could not be shared. */
   shareErrors?: { inc(): void };
   /** Monotonic clock in milliseconds (tests). */
@@ -39,7 +40,7 @@ export class ProviderCooldowns implements CooldownGate {
     if (o.redis !== undefined && o.maxMs > 0) {
       this.shared = new SharedCooldowns({
         redis: o.redis,
-        keyPrefix: o.keyPrefix ?? 'llmp',
+        keyPrefix: o.keyPrefix,
         providers: o.providers,
         logger: o.logger,
         onNews: (provider, ms) => {

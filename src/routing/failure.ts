@@ -2,6 +2,7 @@
  * Why the fallback engine has no answer for a request, as data: routing says what happened,
  * and only http/ decides what the client hears (http/routing-failure.ts).
  */
+import { EXPECTED_FAILURE } from '../tasks/errors.js';
 import type { RequestFault, UpstreamError } from '../upstream/index.js';
 import type { AttemptRecord, FailureSummary } from './policy/index.js';
 
@@ -19,7 +20,7 @@ export type RoutingFailureReason =
 export class RoutingFailure extends Error {
   override readonly name = 'RoutingFailure';
   /** Expected failures are reported at debug level, not as task errors. */
-  readonly expected = true;
+  readonly [EXPECTED_FAILURE] = true;
 
   constructor(readonly reason: RoutingFailureReason) {
     super(messageOf(reason), reason.kind === 'request_fault' ? { cause: reason.error } : undefined);

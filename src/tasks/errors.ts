@@ -16,6 +16,22 @@ function withoutStack<T>(build: () => T): T {
   }
 }
 
+/**
+ * The mark of an error class whose failures are part of normal operation (an upstream
+ * refusing, routing running out of providers, a client error, Redis refusing a write whose
+ * outage is counted elsewhere): a task failing with one is logged at debug, not as an error.
+ */
+export const EXPECTED_FAILURE: unique symbol = Symbol('llm-proxy.expected-failure');
+
+/** An error carrying the EXPECTED_FAILURE mark (declare `readonly [EXPECTED_FAILURE] = true`). */
+export interface ExpectedFailure {
+  readonly [EXPECTED_FAILURE]: true;
+}
+
+export function isExpectedFailure(err: unknown): err is Error & ExpectedFailure {
+  return err instanceof Error && (err as Partial<ExpectedFailure>)[EXPECTED_FAILURE] === true;
+}
+
 /** The AbortSignal reason of a cancelled task. */
 export class TaskCancelledError extends Error {
   readonly code = 'LLMP_TASK_CANCELLED';

@@ -11,7 +11,10 @@ export {
   UndeclaredTaskError,
   TaskLeakedError,
   isCancellation,
+  isExpectedFailure,
+  EXPECTED_FAILURE,
 } from './errors.js';
+export type { ExpectedFailure } from './errors.js';
 export { sleep, jittered } from './timers.js';
 export type { TaskInfo, TaskErrorHandler } from './runtime.js';
 export { CANCEL_REASONS, OUTCOMES, REJECT_REASONS } from './vocabulary.js';

@@ -3,7 +3,7 @@
  * engine, breaker and metrics all read the same kind. Messages are short status lines built
  * by us (never the upstream body verbatim, which could echo a key).
  */
-import { isCancellation } from '../tasks/errors.js';
+import { EXPECTED_FAILURE, isCancellation } from '../tasks/errors.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
 import { classifyStatus, type FailureKind } from './failure-kind.js';
 
@@ -47,7 +47,7 @@ const REQUEST_FAULT_STATUSES: ReadonlySet<number> = new Set([400, 413, 422]);
 export class UpstreamError extends Error {
   override readonly name = 'UpstreamError';
   /** Expected failures are reported at debug level, not as task errors. */
-  readonly expected = true;
+  readonly [EXPECTED_FAILURE] = true;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly clientError: ClientErrorBody | undefined;
