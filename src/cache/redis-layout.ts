@@ -1,19 +1,38 @@
 /**
- * Where the response cache lives in Redis. The schema version is part of every key, so a
- * release that changes the entry format reads nothing written by an older one (and the old
- * keys simply expire: every key carries a TTL, none is ever scanned for).
+ * Where the caches live in Redis: the one place their `${prefix}:v1:...` keys are built. The
+ * schema version is part of every key, so a release that changes an entry format reads
+ * nothing written by an older one (and the old keys simply expire: every key carries a TTL,
+ * none is ever scanned for).
  */
 
 export const RESPONSE_SCHEMA = 'v1';
 
-export interface ResponseKeys {
-  /** Sorted set of recently used cache keys (score: epoch ms of last use), for warm-up. */
-  readonly hot: string;
-  /** The string key holding one serialised CachedAnswer. */
+/** The keys of one tiered store (see tiered-store.ts). */
+export interface StoreKeys {
+  /** The string key holding one encoded value. */
   entry(key: string): string;
 }
 
+export interface ResponseKeys extends StoreKeys {
+  /** Sorted set of recently used cache keys (score: epoch ms of last use), for warm-up. */
+  readonly hot: string;
+}
+
+export interface SummaryKeys extends StoreKeys {
+  /** The key of a replica's claim on making the summary of a hash (summary-claims.ts). */
+  claim(hash: string): string;
+}
+
+function base(prefix: string): string {
+  return `${prefix}:${RESPONSE_SCHEMA}`;
+}
+
 export function responseKeys(prefix: string): ResponseKeys {
-  const base = `${prefix}:${RESPONSE_SCHEMA}`;
-  return { hot: `${base}:hot`, entry: (key) => `${base}:resp:${key}` };
+  const b = base(prefix);
+  return { hot: `${b}:hot`, entry: (key) => `${b}:resp:${key}` };
+}
+
+export function summaryKeys(prefix: string): SummaryKeys {
+  const b = base(prefix);
+  return { entry: (hash) => `${b}:sum:${hash}`, claim: (hash) => `${b}:sumclaim:${hash}` };
 }

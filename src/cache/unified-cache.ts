@@ -13,9 +13,12 @@
  *
  * Background work runs as named tasks of the component's scope: cleanup and monitor loops,
  * a one-shot warm-up and the Redis writer daemon. stop() flushes before it cancels them.
+ *
+ * The tiers themselves are a TieredStore (tiered-store.ts) with the answer codec and the
+ * write-behind strategy; this façade adds what only responses have: the hot set and its
+ * warm-up, the entry-size skip metrics, and the per-tier hit counts.
  */
 import type { Redis } from 'ioredis';
-import { LRUCache } from 'lru-cache';
 import {
   CACHE_CLEANUP,
   CACHE_MONITOR,
@@ -28,8 +31,16 @@ import type { Logger } from '../telemetry/logger.js';
 import { parseAnswer, serializeAnswer, type CachedAnswer } from './entry.js';
 import type { CacheMetrics, SkipReason } from './metrics.js';
 import { responseKeys, type ResponseKeys } from './redis-layout.js';
+import {
+  TieredStore,
+  type CacheTier,
+  type LookupOutcome,
+  type StoreCodec,
+} from './tiered-store.js';
 import { readHotEntries } from './warm.js';
-import { WriteBehind, type FlushResult } from './write-behind.js';
+import type { FlushResult } from './redis-writer.js';
+
+export type { CacheTier } from './tiered-store.js';
 
 export interface WarmOptions {
   enabled: boolean;
@@ -63,8 +74,6 @@ export interface UnifiedCacheOptions {
   hotKeysMax?: number;
 }
 
-export type CacheTier = 'memory' | 'redis';
-
 export interface CacheHit {
   answer: CachedAnswer;
   tier: CacheTier;
@@ -87,64 +96,73 @@ export interface StopSummary extends FlushResult {
   unsettled: number;
 }
 
+/** A copy never outlives the original's storedAt + ttl, whatever Redis says. */
+function answerTtlLeft(answer: CachedAnswer, ttlMs: number): number {
+  return Math.min(ttlMs, ttlMs - (Date.now() - answer.storedAt));
+}
+
 /**
- * Characters of the answer's text: a lower bound of its serialised bytes, known without
- * serialising (which throws RangeError past V8's string limit: a 1 GB stream did).
+ * The answer codec: JSON text, validated on the way back. Its size bound is the answer's
+ * characters, known without serialising (which throws RangeError past V8's string limit: a
+ * 1 GB stream did); such an answer is not encodable, so not cached.
  */
-function characters(answer: CachedAnswer): number {
-  let n = answer.body?.length ?? 0;
-  for (const chunk of answer.chunks ?? []) n += chunk.length;
-  return n;
-}
+const ANSWER_CODEC: StoreCodec<CachedAnswer> = {
+  encode(answer) {
+    try {
+      return serializeAnswer(answer);
+    } catch (err) {
+      if (err instanceof RangeError) return undefined;
+      throw err;
+    }
+  },
+  decode: parseAnswer,
+  minBytes(answer) {
+    let n = answer.body?.length ?? 0;
+    for (const chunk of answer.chunks ?? []) n += chunk.length;
+    return n;
+  },
+  remainingMs: answerTtlLeft,
+};
 
-/** The wire form, or undefined when it would be longer than a string can be. */
-function serialized(answer: CachedAnswer): string | undefined {
-  try {
-    return serializeAnswer(answer);
-  } catch (err) {
-    if (err instanceof RangeError) return undefined;
-    throw err;
-  }
-}
-
-interface MemoryEntry {
-  answer: CachedAnswer;
-  size: number;
+function cacheHit(answer: CachedAnswer, tier: CacheTier): CacheHit {
+  return { answer, tier };
 }
 
 export class UnifiedCache {
-  private readonly memory: LRUCache<string, MemoryEntry>;
+  private readonly store: TieredStore<CachedAnswer, CacheHit>;
   private readonly keys: ResponseKeys;
-  private readonly writer: WriteBehind | undefined;
   private readonly ttlMs: number;
-  /** maxEntryBytes, or maxBytes when smaller: no entry may fill more than the whole tier. */
-  private readonly entryMax: number;
   private readonly counts = { memory: 0, redis: 0, misses: 0 };
   private started = false;
   private stopping: Promise<StopSummary> | undefined;
 
   constructor(private readonly o: UnifiedCacheOptions) {
     this.ttlMs = o.ttlSeconds * 1000;
-    this.entryMax = Math.min(o.maxEntryBytes, o.maxBytes);
-    this.memory = new LRUCache<string, MemoryEntry>({
-      max: o.maxEntries,
-      maxSize: o.maxBytes,
-      maxEntrySize: this.entryMax,
-      sizeCalculation: (entry) => entry.size,
-      ttl: this.ttlMs,
-    });
     this.keys = responseKeys(o.keyPrefix);
-    this.writer =
-      o.redis === undefined
-        ? undefined
-        : new WriteBehind({
-            redis: o.redis,
-            keys: this.keys,
-            ttlSeconds: o.ttlSeconds,
-            max: o.writeQueueMax,
-            maxBytes: o.writeQueueMaxBytes,
-            metrics: o.metrics,
-          });
+    this.store = new TieredStore({
+      scope: o.scope,
+      metrics: o.metrics,
+      logger: o.logger,
+      label: 'response cache',
+      kind: 'response',
+      redis: o.redis,
+      keys: this.keys,
+      codec: ANSWER_CODEC,
+      ttlSeconds: o.ttlSeconds,
+      maxEntries: o.maxEntries,
+      maxBytes: o.maxBytes,
+      maxEntryBytes: o.maxEntryBytes,
+      redisMaxEntryBytes: o.redisMaxEntryBytes,
+      writes: {
+        kind: 'write_behind',
+        task: CACHE_REDIS_WRITE,
+        hot: this.keys.hot,
+        max: o.writeQueueMax,
+        maxBytes: o.writeQueueMaxBytes,
+      },
+      hit: cacheHit,
+      onLookup: (outcome) => this.count(outcome),
+    });
   }
 
   /**
@@ -168,12 +186,11 @@ export class UnifiedCache {
       this.cleanup(),
     );
     scope.every(CACHE_MONITOR, { intervalMs: this.o.monitorIntervalMs }, () => {
-      this.publishSize();
+      this.store.publish();
       return Promise.resolve();
     });
-    const writer = this.writer;
-    if (redis === undefined || writer === undefined) return;
-    scope.spawn(CACHE_REDIS_WRITE, (ctx) => writer.run(ctx.signal), { kind: 'daemon' });
+    if (redis === undefined) return;
+    this.store.start();
     if (warm.enabled) {
       scope.spawn(CACHE_WARM, (ctx) => this.warmUp(redis, ctx.signal), {
         deadlineMs: warm.timeoutMs,
@@ -183,43 +200,31 @@ export class UnifiedCache {
 
   /** The cached answer for `key`, or undefined. Never throws; Redis trouble is a miss. */
   async get(key: string): Promise<CacheHit | undefined> {
-    const { metrics, redis } = this.o;
-    const held = this.memory.get(key);
-    if (held !== undefined) {
+    return this.store.get(key);
+  }
+
+  /** Counts one lookup: per tier in the metrics, and in stats(). */
+  private count(outcome: LookupOutcome): void {
+    const { metrics } = this.o;
+    if (outcome === 'memory') {
       metrics.hits.memory.inc();
       this.counts.memory++;
-      if (this.inRedis(held.size)) this.writer?.touch(key);
-      return { answer: held.answer, tier: 'memory' };
+      return;
     }
     metrics.misses.memory.inc();
-    if (redis === undefined) return this.miss();
-    if (redis.status !== 'ready') {
-      metrics.misses.redis.inc();
-      return this.miss();
+    if (outcome === 'redis') {
+      metrics.hits.redis.inc();
+      this.counts.redis++;
+      return;
     }
-    let answer: CachedAnswer | undefined;
-    let text: string | null = null;
-    try {
-      text = await redis.get(this.keys.entry(key));
-      answer = text === null ? undefined : parseAnswer(text);
-      if (text !== null && answer === undefined) metrics.redisErrors.get.inc();
-    } catch {
-      metrics.redisErrors.get.inc();
-    }
-    if (answer === undefined || text === null) {
-      metrics.misses.redis.inc();
-      return this.miss();
-    }
-    metrics.hits.redis.inc();
-    this.counts.redis++;
-    this.remember(key, answer, Buffer.byteLength(text), this.remainingTtl(answer));
-    this.writer?.touch(key);
-    return { answer, tier: 'redis' };
+    if (outcome === 'failed' || outcome === 'malformed') metrics.redisErrors.get.inc();
+    if (outcome !== 'no_redis') metrics.misses.redis.inc();
+    this.counts.misses++;
   }
 
   /** Serialised bytes of one entry at most: the bound a stream's capture is held to. */
   get maxEntryBytes(): number {
-    return this.entryMax;
+    return this.store.maxEntryBytes;
   }
 
   /**
@@ -229,18 +234,9 @@ export class UnifiedCache {
    * NOTE: the object is kept as given and shared by later hits; callers must not mutate it.
    */
   set(key: string, answer: CachedAnswer, admit?: (answer: CachedAnswer) => boolean): void {
-    const fits = characters(answer) <= this.entryMax;
-    if (fits && admit !== undefined && !admit(answer)) return;
-    const text = fits ? serialized(answer) : undefined;
-    const size = text === undefined ? Infinity : Buffer.byteLength(text);
-    if (text === undefined || size > this.entryMax) {
-      this.skip('too_large');
-      return;
-    }
-    this.remember(key, answer, size, this.ttlMs);
-    if (this.writer === undefined || this.stopping !== undefined) return;
-    if (this.inRedis(size)) this.writer.enqueue(key, text, size);
-    else this.o.metrics.skipped.redis.too_large.inc();
+    const outcome = this.store.set(key, answer, admit);
+    if (outcome === 'too_large') this.skip('too_large');
+    else if (outcome === 'too_large_for_redis') this.o.metrics.skipped.redis.too_large.inc();
   }
 
   /** Counts an answer not stored at all, for `reason` (e.g. a stream that outgrew its capture). */
@@ -253,8 +249,7 @@ export class UnifiedCache {
    * shutdown call it before cancelling the tasks, so nothing accepted is silently lost.
    */
   flush(deadlineMs: number): Promise<FlushResult> {
-    if (this.writer === undefined) return Promise.resolve({ written: 0, pending: 0 });
-    return this.writer.flush(deadlineMs);
+    return this.store.flush(deadlineMs);
   }
 
   /** Flushes, then closes the scope (cancelling the loops), within `deadlineMs`. Idempotent. */
@@ -266,61 +261,27 @@ export class UnifiedCache {
   stats(): CacheStats {
     const { memory, redis, misses } = this.counts;
     return {
-      entries: this.memory.size,
-      bytes: this.memory.calculatedSize,
+      entries: this.store.size,
+      bytes: this.store.bytes,
       hits: memory + redis,
       hitsByTier: { memory, redis },
       misses,
-      pendingWrites: this.writer?.depth ?? 0,
+      pendingWrites: this.store.pendingWrites,
     };
   }
 
   private async doStop(deadlineMs: number): Promise<StopSummary> {
-    const started = performance.now();
-    const flushed = await this.flush(deadlineMs);
-    // Cancelled loops settle within microtasks; a short floor lets them even when the flush
-    // used up the whole deadline, so stop() rarely returns with tasks still running.
-    const left = Math.max(50, deadlineMs - (performance.now() - started));
-    const { unsettled } = await this.o.scope.close('scope_closed', left);
-    if (flushed.pending > 0) {
-      this.o.logger.warn({ pending: flushed.pending }, 'cache stopped with Redis writes unwritten');
+    const summary = await this.store.stop(deadlineMs);
+    if (summary.pending > 0) {
+      this.o.logger.warn({ pending: summary.pending }, 'cache stopped with Redis writes unwritten');
     }
-    return { ...flushed, unsettled };
-  }
-
-  private inRedis(size: number): boolean {
-    return size <= this.o.redisMaxEntryBytes;
-  }
-
-  private miss(): undefined {
-    this.counts.misses++;
-    return undefined;
-  }
-
-  private remainingTtl(answer: CachedAnswer): number {
-    return Math.min(this.ttlMs, this.ttlMs - (Date.now() - answer.storedAt));
-  }
-
-  /** Puts an entry in memory for `ttlMs` (skipped when already expired). */
-  private remember(key: string, answer: CachedAnswer, size: number, ttlMs: number): void {
-    if (ttlMs < 1) return;
-    this.memory.set(key, { answer, size }, { ttl: Math.floor(ttlMs) });
-    this.publishSize();
-  }
-
-  private publishSize(): void {
-    const { metrics } = this.o;
-    metrics.entries.response.set(this.memory.size);
-    metrics.bytes.response.set(this.memory.calculatedSize);
-    metrics.writeQueueDepth.set(this.writer?.depth ?? 0);
-    metrics.writeQueueBytes.set(this.writer?.bytes ?? 0);
+    return summary;
   }
 
   /** Drops expired entries and trims the Redis hot set (the memory byte bound is kept by
    *  the LRU itself on every set). */
   private async cleanup(): Promise<void> {
-    this.memory.purgeStale();
-    this.publishSize();
+    this.store.purgeStale();
     const { redis, metrics } = this.o;
     if (redis === undefined || redis.status !== 'ready') return;
     const keep = this.o.hotKeysMax ?? this.o.maxEntries;
@@ -348,9 +309,7 @@ export class UnifiedCache {
     let loaded = 0;
     // Coldest first, so the hottest end up most recently used in the LRU.
     for (const { key, answer, size } of entries.reverse()) {
-      if (this.memory.has(key)) continue;
-      this.remember(key, answer, size, this.remainingTtl(answer));
-      if (this.memory.has(key)) loaded++;
+      if (this.store.load(key, answer, size, answerTtlLeft(answer, this.ttlMs))) loaded++;
     }
     return loaded;
   }

@@ -11,9 +11,10 @@
  * queue.
  */
 import type { Redis } from 'ioredis';
-import { sleep } from '../tasks/index.js';
+import { sleep, type Scope, type TaskDefinition } from '../tasks/index.js';
 import type { CacheMetrics } from './metrics.js';
 import type { ResponseKeys } from './redis-layout.js';
+import type { FlushResult, RedisWriter } from './redis-writer.js';
 
 export interface WriteBehindOptions {
   redis: Redis;
@@ -26,13 +27,8 @@ export interface WriteBehindOptions {
   metrics: CacheMetrics;
   /** Entries per pipeline. */
   batchSize?: number;
-}
-
-export interface FlushResult {
-  /** Entries written to Redis while flush() waited. */
-  written: number;
-  /** Entries still not written when it returned (deadline passed, or no writer running). */
-  pending: number;
+  /** The daemon task start() spawns (run() may also be driven by hand, as tests do). */
+  task?: TaskDefinition;
 }
 
 function takeFirst<V>(map: Map<string, V>, n: number): [string, V][] {
@@ -50,7 +46,7 @@ interface Pending {
   bytes: number;
 }
 
-export class WriteBehind {
+export class WriteBehind implements RedisWriter {
   private readonly queue = new Map<string, Pending>();
   private readonly touches = new Map<string, number>();
   private readonly batchSize: number;
@@ -59,6 +55,7 @@ export class WriteBehind {
   private inflightBytes = 0;
   private written = 0;
   private running = false;
+  private closed = false;
   private wake: (() => void) | undefined;
   private readonly idleWaiters = new Set<() => void>();
 
@@ -74,6 +71,33 @@ export class WriteBehind {
   /** Bytes of the writes accepted and not yet written (queued or in flight). */
   get bytes(): number {
     return this.queuedBytes + this.inflightBytes;
+  }
+
+  /** False once close() was called: a stopping store queues no more Redis writes. */
+  get accepting(): boolean {
+    return !this.closed;
+  }
+
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Spawns the daemon (run()) as the `task` of the options, in `scope`. */
+  start(scope: Scope): void {
+    if (this.o.task !== undefined) {
+      scope.spawn(this.o.task, (ctx) => this.run(ctx.signal), { kind: 'daemon' });
+    }
+  }
+
+  write(key: string, text: string, bytes: number): boolean {
+    this.enqueue(key, text, bytes);
+    return true;
+  }
+
+  /** Drops a queued write of `key` (the shared copy expires on its own). */
+  delete(key: string): void {
+    this.remove(key);
+    this.publish();
   }
 
   private get idle(): boolean {
@@ -113,7 +137,7 @@ export class WriteBehind {
     this.queuedBytes -= pending.bytes;
   }
 
-  private publish(): void {
+  publish(): void {
     this.o.metrics.writeQueueDepth.set(this.depth);
     this.o.metrics.writeQueueBytes.set(this.bytes);
   }

@@ -19,7 +19,7 @@ import { planCondensation, truncateToBudget } from './policy.js';
 import { summarizerMessages, summaryMessage } from './prompt.js';
 import { createTokenCounter, loadTokenizer, tokenUpperBound } from './tokens.js';
 import type { ChatMessage, TokenCount } from './types.js';
-import { untilAborted } from './until-aborted.js';
+import { untilAborted } from '../cache/until-aborted.js';
 import { sleep } from '../tasks/timers.js';
 
 /** A summary, and whether this request got it without asking the summariser. */

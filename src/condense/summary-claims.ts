@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { CacheMetrics } from '../cache/metrics.js';
+import { summaryKeys, type SummaryKeys } from '../cache/redis-layout.js';
 import {
   Cancellation,
   CONDENSER_CLAIM_RENEW,
@@ -24,7 +25,7 @@ import {
   type Scope,
 } from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
-import { untilAborted } from './until-aborted.js';
+import { untilAborted } from '../cache/until-aborted.js';
 
 /**
  * How this replica stands on making a summary no cache holds: it holds the claim (make it;
@@ -60,7 +61,7 @@ export class SummaryClaims {
   private readonly metrics: CacheMetrics;
   private readonly logger: Logger;
   private readonly redis: Redis | undefined;
-  private readonly keyPrefix: string;
+  private readonly keys: SummaryKeys;
   private readonly claimMs: number;
   private readonly renewEveryMs: number;
   /** Claim tokens: this process's random id and a counter, so a claim is told from another's. */
@@ -74,7 +75,7 @@ export class SummaryClaims {
     this.metrics = metrics;
     this.logger = logger;
     this.redis = redis;
-    this.keyPrefix = keyPrefix;
+    this.keys = summaryKeys(keyPrefix);
     this.claimMs = claimMs ?? DEFAULT_CLAIM_MS;
     // Two renewals may be lost (or late by a busy loop) before the claim lapses.
     this.renewEveryMs = Math.max(10, Math.floor(this.claimMs / 3));
@@ -82,7 +83,7 @@ export class SummaryClaims {
 
   /** The Redis key of the claim on making the summary of a hash. */
   key(hash: string): string {
-    return `${this.keyPrefix}:v1:sumclaim:${hash}`;
+    return this.keys.claim(hash);
   }
 
   /**
