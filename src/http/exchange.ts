@@ -95,6 +95,12 @@ export class Exchange implements RequestIO {
     return writeFrame(this.res, frame);
   }
 
+  /** Ends a started SSE answer, with `last` as its final frame when given. */
+  endStream(last?: Frame): void {
+    if (last === undefined) this.res.end();
+    else this.res.end(last);
+  }
+
   /** Ends a started SSE answer with an OpenAI-style error event. */
   failStream(err: ProxyError): void {
     endSseWithError(this.res, err);

@@ -81,7 +81,36 @@ function answersOutsideTheExchange(): string[] {
   return found;
 }
 
+/** The writers of respond.ts, which only the Exchange may call (else a route could skip the count). */
+const WRITERS = ['sendJson', 'sendError', 'sendText', 'startSse', 'writeFrame', 'endSseWithError'];
+
+/** `file: name` for every import of a respond.ts writer outside exchange.ts. */
+function writersImportedOutsideTheExchange(): string[] {
+  const found: string[] = [];
+  for (const file of FOLDERS.flatMap(sourceFiles)) {
+    const name = relative(ROOT, file);
+    if (name === 'src/http/exchange.ts' || name === 'src/http/respond.ts') continue;
+    const source = ts.createSourceFile(file, ts.sys.readFile(file) ?? '', ts.ScriptTarget.Latest);
+    for (const stmt of source.statements) {
+      if (
+        !ts.isImportDeclaration(stmt) ||
+        !/respond\.js'$/.test(stmt.moduleSpecifier.getText(source))
+      )
+        continue;
+      const bindings = stmt.importClause?.namedBindings;
+      if (bindings === undefined || !ts.isNamedImports(bindings)) continue;
+      for (const el of bindings.elements)
+        if (WRITERS.includes(el.name.text)) found.push(`${name}: ${el.name.text}`);
+    }
+  }
+  return found;
+}
+
 describe('one way to answer', () => {
+  it('only the Exchange calls the writers of respond.ts', () => {
+    expect(writersImportedOutsideTheExchange()).toEqual([]);
+  });
+
   it("no route in src/http or src/app answers with Hono's Context helpers or a web Response", () => {
     expect(answersOutsideTheExchange()).toEqual([]);
   }, 60_000);

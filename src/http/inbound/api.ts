@@ -18,15 +18,15 @@ import type {
 } from '../../upstream/index.js';
 import type { ChatCompletionRequest } from '../../upstream/openai-types.js';
 import type { CancelSignal, TaskContext } from '../../tasks/index.js';
-import type { RequestIO } from '../proxy-request.js';
+import type { Exchange } from '../exchange.js';
 import type { ExtraHeaders } from '../respond.js';
 
 /** One request as it flows through the pipeline's stages, one way, as a single value. */
 export interface ProxyCall<Req> {
   /** The request's task: its signal, deadline, scope (attempts, condensation run in it). */
   readonly ctx: TaskContext;
-  /** The Node request and response, and the request's timing/log record. */
-  readonly io: RequestIO;
+  /** The request and its one way to answer; its timing/log record (upstream time, provider). */
+  readonly ex: Exchange;
   /** The body as parsed JSON (what the cache decision and key read). */
   readonly raw: Record<string, unknown>;
   /** The body's text as the client sent it (the cache key reads it). */

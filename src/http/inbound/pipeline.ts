@@ -19,7 +19,8 @@ import type { Usage } from '../../upstream/openai-types.js';
 import { merged } from '../../objects.js';
 import { parseJsonObject } from '../body.js';
 import { ProxyError, errors } from '../errors.js';
-import type { ProxyHandler, RequestIO } from '../proxy-request.js';
+import type { Exchange } from '../exchange.js';
+import type { ProxyHandler } from '../proxy-request.js';
 import { genAiRequest, genAiResponse } from '../request-span.js';
 import type { InboundApi, ProxyCall } from './api.js';
 
@@ -53,8 +54,8 @@ export function inboundHandler<Req, A extends ChatAnswer>(
     capture: deps.cache === undefined ? undefined : { maxBytes: deps.cache.maxEntryBytes },
     consume: (win, call) => consume(api, win, call),
   };
-  return async function handle(ctx: TaskContext, io: RequestIO): Promise<void> {
-    const call = parse(stages, ctx, io);
+  return async function handle(ctx: TaskContext, ex: Exchange): Promise<void> {
+    const call = parse(stages, ctx, ex);
     if (await fromCache(stages, call)) return;
     await condense(stages, call);
     call.routeStart = performance.now();
@@ -73,16 +74,16 @@ export function inboundHandler<Req, A extends ChatAnswer>(
 function parse<Req, A extends ChatAnswer>(
   { deps, api }: Stages<Req, A>,
   ctx: TaskContext,
-  io: RequestIO,
+  ex: Exchange,
 ): ProxyCall<Req> {
-  const { value: raw, text } = parseJsonObject(io.body, io.req.headers['content-type']);
+  const { value: raw, text } = parseJsonObject(ex.body, ex.req.headers['content-type']);
   const request = api.parse(raw);
   const model = api.model(request);
   if (!deps.engine.serves(model)) throw errors.unknownModel(model);
-  genAiRequest(io.span, api.operation, api.spanFields(request));
+  genAiRequest(ex.span, api.operation, api.spanFields(request));
   return {
     ctx,
-    io,
+    ex,
     raw,
     text,
     request,
@@ -107,9 +108,9 @@ async function fromCache<Req, A extends ChatAnswer>(
 ): Promise<boolean> {
   const cache = deps.cache;
   if (cache === undefined) return false;
-  const { io } = call;
-  const cc = io.req.headers['cache-control'];
-  const optIn = io.req.headers['x-llm-proxy-cache'];
+  const { ex } = call;
+  const cc = ex.req.headers['cache-control'];
+  const optIn = ex.req.headers['x-llm-proxy-cache'];
   const decision = cacheDecision({
     body: call.raw,
     headers: {
@@ -121,7 +122,7 @@ async function fromCache<Req, A extends ChatAnswer>(
   });
   call.headers['x-llm-proxy-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
   if (decision !== 'lookup') return false;
-  const scope = deps.cacheScope === 'shared' ? undefined : io.clientScope;
+  const scope = deps.cacheScope === 'shared' ? undefined : ex.clientScope;
   call.key = responseCacheKey(api.operation, call.raw, { text: call.text, scope });
   if (call.stream) call.capture = capture;
   const hit = await cache.get(call.key);
@@ -172,9 +173,9 @@ function consume<Req, A extends ChatAnswer>(
   win: Win<A>,
   call: ProxyCall<Req>,
 ): Promise<A> {
-  const { io } = call;
-  io.upstreamMs += performance.now() - call.routeStart;
-  io.provider = win.provider;
+  const { ex } = call;
+  ex.upstreamMs += performance.now() - call.routeStart;
+  ex.provider = win.provider;
   call.headers['x-llm-proxy-provider'] = win.provider;
   const answer: ChatAnswer = win.answer;
   if (answer.kind === 'json') {
@@ -197,7 +198,7 @@ function settle<Req, A extends ChatAnswer>(
   const { cache } = deps;
   if (answer.kind === 'json') {
     recordUsage(deps.metrics, provider, answer.usage);
-    genAiResponse(call.io.span, deps.engine.provider(provider), call.model, answer.usage);
+    genAiResponse(call.ex.span, deps.engine.provider(provider), call.model, answer.usage);
     // Only what can be replayed: a malformed answer is passed on once, never served from
     // the cache as an error for the entry's whole lifetime.
     if (call.key !== undefined)
@@ -205,7 +206,7 @@ function settle<Req, A extends ChatAnswer>(
     return;
   }
   if (call.relayed) recordUsage(deps.metrics, provider, answer.stats.usage);
-  genAiResponse(call.io.span, deps.engine.provider(provider), call.model, answer.stats.usage);
+  genAiResponse(call.ex.span, deps.engine.provider(provider), call.model, answer.stats.usage);
   // Stored when it ended whole and fit the entry bound (else the skip is counted).
   const captured = answer.stats.captured;
   if (call.key === undefined || !answer.stats.done || captured === undefined) return;

@@ -5,7 +5,6 @@
  */
 import { UpstreamError, type Frame, type StreamAnswer } from '../../upstream/index.js';
 import { ProxyError } from '../errors.js';
-import { endSseWithError, startSse, writeFrame } from '../respond.js';
 import type { ProxyCall } from './api.js';
 
 /**
@@ -17,10 +16,9 @@ export async function relaySse(
   provider: string,
   answer: StreamAnswer,
 ): Promise<boolean> {
-  const { io, ctx } = call;
-  const { res } = io;
-  startSse(res, call.headers);
-  const first = writeFrame(res, answer.first);
+  const { ex, ctx } = call;
+  ex.startStream(call.headers);
+  const first = ex.frame(answer.first);
   if (first !== true && !(await first)) return false;
   for (;;) {
     const waited = performance.now();
@@ -28,31 +26,29 @@ export async function relaySse(
     try {
       next = await answer.rest.next();
     } catch (err) {
-      io.upstreamMs += performance.now() - waited;
+      ex.upstreamMs += performance.now() - waited;
       // Cut off by the request's deadline or by shutdown, not by the provider: the request
       // task's end says which (see unanswered() in proxy-request.ts).
       if (ctx.cancelled) return false;
       // An UpstreamError's message is a status line of ours ("stream error
       // (overloaded_error)", "invalid SSE event"), never the provider's text: safe to show.
       const why = err instanceof UpstreamError ? `: ${err.message}` : '';
-      endSseWithError(
-        res,
+      ex.failStream(
         new ProxyError(502, `The stream from provider ${provider} broke off${why}.`, {
           code: 'upstream_stream_error',
         }),
       );
       return false;
     }
-    io.upstreamMs += performance.now() - waited;
+    ex.upstreamMs += performance.now() - waited;
     if (next.done === true) break;
-    const written = writeFrame(res, next.value);
+    const written = ex.frame(next.value);
     if (written !== true && !(await written)) return false;
   }
   if (answer.stats.done) {
-    res.end();
+    ex.endStream();
   } else {
-    endSseWithError(
-      res,
+    ex.failStream(
       new ProxyError(502, `The stream from provider ${provider} ended early.`, {
         code: 'upstream_stream_truncated',
       }),

@@ -13,7 +13,7 @@ import type { InboundApi, ProxyCall } from '../inbound/api.js';
 import { inboundHandler, type PipelineDeps } from '../inbound/pipeline.js';
 import { relaySse } from '../inbound/relay.js';
 import type { ProxyHandler } from '../proxy-request.js';
-import { sendJson, startSse, writeFrame, type ExtraHeaders } from '../respond.js';
+import type { ExtraHeaders } from '../respond.js';
 import { parseChatRequest } from '../validate.js';
 
 /** The pipeline's dependencies, as the routes are mounted with them. */
@@ -37,7 +37,7 @@ export const chatCompletionsApi: InboundApi<ChatCompletionRequest, ChatAnswer> =
     }),
   respond: {
     json: (call: ChatCall, _provider: string, answer: JsonAnswer) =>
-      sendJson(call.io.res, 200, answer.body, call.headers),
+      call.ex.json(200, answer.body, call.headers),
     stream: relaySse,
     replay,
   },
@@ -54,16 +54,16 @@ async function replay(call: ChatCall, cached: CachedAnswer, headers: ExtraHeader
   const includeUsage = call.request.stream_options?.include_usage === true;
   const shaped = replayAs(cached, { stream: call.stream, includeUsage });
   if (shaped === undefined) return false;
-  const { res } = call.io;
+  const { ex } = call;
   if (shaped.kind === 'json') {
-    sendJson(res, 200, shaped.body, headers);
+    ex.json(200, shaped.body, headers);
     return true;
   }
-  startSse(res, headers);
+  ex.startStream(headers);
   for (const data of shaped.chunks) {
-    const written = writeFrame(res, `data: ${data}\n\n`);
+    const written = ex.frame(`data: ${data}\n\n`);
     if (written !== true && !(await written)) return true;
   }
-  res.end(SSE_DONE);
+  ex.endStream(SSE_DONE);
   return true;
 }

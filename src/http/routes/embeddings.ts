@@ -7,7 +7,6 @@ import type { JsonAnswer } from '../../upstream/index.js';
 import type { InboundApi } from '../inbound/api.js';
 import { inboundHandler, type PipelineDeps } from '../inbound/pipeline.js';
 import type { ProxyHandler } from '../proxy-request.js';
-import { sendJson } from '../respond.js';
 import { parseEmbeddingsRequest } from '../validate.js';
 
 export const embeddingsApi: InboundApi<EmbeddingsRequest, JsonAnswer> = {
@@ -20,12 +19,12 @@ export const embeddingsApi: InboundApi<EmbeddingsRequest, JsonAnswer> = {
   send: (provider, call, signal, otelContext) =>
     provider.embeddings(call.request, { signal, otelContext }),
   respond: {
-    json: (call, _provider, answer) => sendJson(call.io.res, 200, answer.body, call.headers),
+    json: (call, _provider, answer) => call.ex.json(200, answer.body, call.headers),
     stream: () => Promise.reject(new Error('embeddings are never streamed')),
     // Embeddings are stored as the JSON body they were answered with.
     replay: (call, cached, headers) => {
       if (cached.body === undefined) return Promise.resolve(false);
-      sendJson(call.io.res, 200, cached.body, headers);
+      call.ex.json(200, cached.body, headers);
       return Promise.resolve(true);
     },
   },
