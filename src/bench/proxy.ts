@@ -5,11 +5,14 @@
  * streaming time-to-first-byte and CPU per stream, cache hits (memory and Redis tiers),
  * memory per cached entry, and RSS. Targets are interleaved in rounds and the ratios paired by
  * round, so a slow spell on these 2 noisy cores hits floor and proxy alike; read the ratios.
+ * Before each phase every process settles (quiet, and every span of a traced proxy exported),
+ * and a CPU window holds its phase's load and the tail right after it (see settle.ts).
  */
 import { join } from 'node:path';
 import { closedLoop, fixedRate, streams, type Shot, type Target } from './load.js';
 import { CLI, freePort, startProc, uncancelled, type Proc } from './procs.js';
-import { llmProxy, otlpSink, startRedis } from './services.js';
+import { llmProxy, otlpSink, startRedis, type OtlpSink } from './services.js';
+import { Quiet } from './settle.js';
 import { median, percentile } from './stats.js';
 import { cacheEntryBytes } from './cache-memory.js';
 import { sleep } from '../tasks/timers.js';
@@ -48,6 +51,8 @@ const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 6);
  * two more targets, traced and not, and an A/B table gives this build's per-round ratios.
  */
 const BASELINE_CLI = process.env.BENCH_BASELINE_CLI;
+/** BENCH_SETTLE=0 measures as before settling was added (back to back), for comparison. */
+const quiet = new Quiet(process.env.BENCH_SETTLE !== '0');
 
 const chat: Shot = {
   path: '/v1/chat/completions',
@@ -62,15 +67,42 @@ const cached: Shot = {
 };
 const stream: Shot = { ...chat, body: JSON.stringify({ ...JSON.parse(chat.body), stream: true }) };
 
+/** The load generators, counting what each traced proxy answered (it owes a span for each). */
+async function closed(proc: Proc | undefined, target: Target, shot: Shot, seconds: number) {
+  const loop = await closedLoop(target, shot, CONCURRENCY, seconds);
+  quiet.answered(proc, loop.requests);
+  return loop;
+}
+async function fixed(proc: Proc | undefined, target: Target, shot: Shot): Promise<number[]> {
+  const lat = await fixedRate(target, shot, RATE, SECONDS);
+  quiet.answered(proc, lat.length);
+  return lat;
+}
+async function streamed(proc: Proc | undefined, target: Target, count: number) {
+  const ttfb = await streams(target, stream, 4, count);
+  quiet.answered(proc, ttfb.length);
+  return ttfb;
+}
+
+/**
+ * CPU seconds `proc` spends on `load`: from right before it, once everything has settled, to
+ * the end of its tail (see settle.ts); nothing left over from an earlier phase.
+ */
+async function cpuOf<T>(proc: Proc | undefined, load: () => Promise<T>): Promise<[T, number]> {
+  await quiet.before();
+  const cpu0 = proc?.cpuSeconds() ?? 0;
+  const out = await load();
+  const cpu = (proc?.cpuSeconds() ?? 0) - cpu0;
+  return [out, cpu + (await quiet.after(proc))];
+}
+
 async function closedPhase(
   proc: Proc | undefined,
   target: Target,
   shot: Shot,
   into: Series,
 ): Promise<void> {
-  const cpu0 = proc?.cpuSeconds() ?? 0;
-  const loop = await closedLoop(target, shot, CONCURRENCY, SECONDS);
-  const cpu = (proc?.cpuSeconds() ?? 0) - cpu0;
+  const [loop, cpu] = await cpuOf(proc, () => closed(proc, target, shot, SECONDS));
   into.rps.push(loop.requests / loop.seconds);
   into.cpuUsPerReq.push(loop.requests > 0 ? (cpu / loop.requests) * 1e6 : NaN);
 }
@@ -81,19 +113,19 @@ async function streamPhase(
   count: number,
   into: Series,
 ): Promise<void> {
-  const cpu0 = proc?.cpuSeconds() ?? 0;
-  into.ttfb.push(...(await streams(target, stream, 4, count)));
-  into.cpuUsPerStream.push((((proc?.cpuSeconds() ?? 0) - cpu0) / count) * 1e6);
+  const [ttfb, cpu] = await cpuOf(proc, () => streamed(proc, target, count));
+  into.ttfb.push(...ttfb);
+  into.cpuUsPerStream.push((cpu / count) * 1e6);
 }
 
 /** The baseline build, traced and not, named for the tables. */
 async function baselines(
   upstreamUrl: string,
-  traced: NodeJS.ProcessEnv,
   cli: string,
 ): Promise<{ proc: Proc; target: Target }[]> {
-  const on = await llmProxy(upstreamUrl, '', traced, cli);
+  const on = await tracedProxy(upstreamUrl, '', cli);
   const off = await llmProxy(upstreamUrl, '', {}, cli);
+  quiet.add(off.proc);
   return [
     { proc: on.proc, target: { ...on.target, name: 'baseline build' } },
     { proc: off.proc, target: { ...off.target, name: 'baseline build, tracing off' } },
@@ -102,10 +134,11 @@ async function baselines(
 
 /** A cache phase (one target, closed loop then fixed rate), for the cache table. */
 async function measure(proc: Proc, target: Target, shot: Shot): Promise<CachePhase> {
-  await closedLoop(target, shot, CONCURRENCY, 1); // warm-up
+  await closed(proc, target, shot, 1); // warm-up
   const s = series();
   for (let r = 0; r < ROUNDS; r++) await closedPhase(proc, target, shot, s);
-  const lat = await fixedRate(target, shot, RATE, SECONDS);
+  await quiet.before();
+  const lat = await fixed(proc, target, shot);
   return {
     rps: median(s.rps),
     cpuUsPerReq: median(s.cpuUsPerReq),
@@ -116,10 +149,22 @@ async function measure(proc: Proc, target: Target, shot: Shot): Promise<CachePha
 
 type Started = { proc: Proc; target: Target };
 
+/** Each traced proxy exports to a sink of its own, which counts its spans. */
+const sinks: OtlpSink[] = [];
+
+/** llm-proxy with tracing on, its own sink, known to `quiet`. */
+async function tracedProxy(upstreamUrl: string, extra: string, cli?: string): Promise<Started> {
+  const sink = await otlpSink();
+  sinks.push(sink);
+  const env = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_SERVICE_NAME: 'llm-proxy-bench' };
+  const started = await llmProxy(upstreamUrl, extra, env, cli);
+  quiet.add(started.proc, sink);
+  return started;
+}
+
 /** Everything the bench runs: the fake upstream, the floor, llm-proxy builds and Redis. */
 interface Bench {
   upstreamUrl: string;
-  traced: NodeJS.ProcessEnv;
   floor: Started;
   proxy: Started;
   plain: Started;
@@ -128,7 +173,7 @@ interface Bench {
   procs: Proc[];
 }
 
-async function startBench(sinkUrl: string): Promise<Bench> {
+async function startBench(): Promise<Bench> {
   const upPort = await freePort();
   const upstream = await startProc(
     [CLI, 'fake-upstream', '--port', String(upPort), '--stream-chunks', '20'],
@@ -146,16 +191,17 @@ async function startBench(sinkUrl: string): Promise<Bench> {
     ],
     /listening/,
   );
-  const traced = { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_SERVICE_NAME: 'llm-proxy-bench' };
-  const proxy = await llmProxy(upstreamUrl, '', traced);
+  quiet.add(upstream);
+  quiet.add(floor);
+  const proxy = await tracedProxy(upstreamUrl, '');
   const plain = await llmProxy(upstreamUrl, '', {});
-  const base = BASELINE_CLI === undefined ? [] : await baselines(upstreamUrl, traced, BASELINE_CLI);
+  quiet.add(plain.proc);
+  const base = BASELINE_CLI === undefined ? [] : await baselines(upstreamUrl, BASELINE_CLI);
   const redis = await startRedis();
   const procs: Proc[] = [upstream, floor, proxy.proc, plain.proc, ...base.map((b) => b.proc)];
   const floorTarget = { name: 'floor', url: `http://127.0.0.1:${floorPort}`, headers: {} };
   return {
     upstreamUrl,
-    traced,
     floor: { proc: floor, target: floorTarget },
     proxy,
     plain,
@@ -188,14 +234,20 @@ function rowsOf(bench: Bench): Rows {
 async function runRounds(all: readonly Row[]): Promise<Map<Row, number[]>> {
   // Cold: one fixed-rate phase right after start (1 s of closed loop, for the connections).
   const cold = new Map<Row, number[]>();
-  for (const x of all) await closedLoop(x.target, chat, CONCURRENCY, 1);
-  for (const x of all) cold.set(x, await fixedRate(x.target, chat, RATE, SECONDS));
-  for (const x of all) await closedLoop(x.target, chat, CONCURRENCY, WARMUP);
-  for (const x of all) await streams(x.target, stream, 4, 200);
+  for (const x of all) await closed(x.proc, x.target, chat, 1);
+  for (const x of all) {
+    await quiet.before();
+    cold.set(x, await fixed(x.proc, x.target, chat));
+  }
+  for (const x of all) await closed(x.proc, x.target, chat, WARMUP);
+  for (const x of all) await streamed(x.proc, x.target, 200);
   // Interleaved: every round runs each phase for every target in turn.
   for (let r = 0; r < ROUNDS; r++) {
     for (const x of all) await closedPhase(x.proc, x.target, chat, x.s);
-    for (const x of all) x.s.latencies.push(...(await fixedRate(x.target, chat, RATE, SECONDS)));
+    for (const x of all) {
+      await quiet.before();
+      x.s.latencies.push(...(await fixed(x.proc, x.target, chat)));
+    }
     for (const x of all) await streamPhase(x.proc, x.target, Math.ceil(STREAMS / ROUNDS), x.s);
   }
   return cold;
@@ -206,10 +258,9 @@ async function measureCacheTiers(bench: Bench): Promise<{ mem: CachePhase; red: 
   // Cache hits: the same proxy answers temperature-0 repeats from memory.
   const mem = await measure(bench.proxy.proc, bench.proxy.target, cached);
   // Redis tier: memory holds one entry, so rotating prompts are answered from Redis.
-  const redisProxy = await llmProxy(
+  const redisProxy = await tracedProxy(
     bench.upstreamUrl,
     `cache: { maxEntries: 1, warm: { enabled: false }, redis: { url: "${bench.redis.url}" } }`,
-    bench.traced,
   );
   bench.procs.push(redisProxy.proc);
   const rotating: Shot[] = Array.from({ length: 32 }, (_, i) => ({
@@ -220,7 +271,8 @@ async function measureCacheTiers(bench: Bench): Promise<{ mem: CachePhase; red: 
       messages: [{ role: 'user', content: `prompt ${i}` }],
     }),
   }));
-  for (const s of rotating) await closedLoop(redisProxy.target, s, 1, 0.05);
+  for (const s of rotating)
+    quiet.answered(redisProxy.proc, (await closedLoop(redisProxy.target, s, 1, 0.05)).requests);
   await sleep(500, uncancelled); // write-behind lands
   let rIdx = 0;
   const redisShot: Shot = {
@@ -233,17 +285,28 @@ async function measureCacheTiers(bench: Bench): Promise<{ mem: CachePhase; red: 
   return { mem, red };
 }
 
+/** How long the settling before and after phases took, and whether any gave up. */
+function printSettling(): void {
+  if (quiet.waits.length === 0)
+    return console.log('\nsettling off (BENCH_SETTLE=0): phases back to back');
+  console.log(
+    `\nsettling: ${quiet.waits.length} waits, median ${median(quiet.waits).toFixed(0)} ms, max ${Math.max(...quiet.waits).toFixed(0)} ms, ${quiet.timeouts} gave up`,
+  );
+}
+
 async function main(): Promise<void> {
-  const sink = await otlpSink();
-  const bench = await startBench(sink.url);
+  const bench = await startBench();
   try {
     console.log(
       `bench:proxy  ${SECONDS}s per phase, closed loop ${CONCURRENCY} conns, fixed rate ${RATE}/s, ${STREAMS} streams, ${WARMUP}s warm-up per target, node ${process.version}`,
     );
     const rows = rowsOf(bench);
     const cold = await runRounds(rows.all);
-    await bench.plain.proc.stop();
-    for (const b of bench.base) await b.proc.stop();
+    printSettling();
+    for (const p of [bench.plain.proc, ...bench.base.map((b) => b.proc)]) {
+      quiet.remove(p);
+      await p.stop();
+    }
     if (rows.ab.length === 2) abTable([rows.l, rows.u], rows.ab, (x) => x.s);
     const added = addedOver(rows.d, cold);
     printUpstreamTables(rows, added, ROUNDS, STREAMS);
@@ -263,7 +326,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of bench.procs) await p.stop();
     bench.redis.stop();
-    await sink.close();
+    for (const s of sinks) await s.close();
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * What bench:proxy stands up besides the fake upstream and the floor: llm-proxy itself (one
- * config per instance, written to a temporary directory), an OTLP sink that accepts and
- * discards spans, and a throwaway redis-server.
+ * config per instance, written to a temporary directory), an OTLP sink that accepts spans and
+ * keeps only their count, and a throwaway redis-server.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,21 +9,45 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import type { Target } from './load.js';
+import { countOtlpSpans } from './otlp-spans.js';
 import { CLI, freePort, PROXY_NODE_FLAGS, startProc, uncancelled, type Proc } from './procs.js';
 import { sleep } from '../tasks/timers.js';
 
 let configDir: string | undefined;
 
-/** An OTLP/HTTP receiver that answers every export with success and keeps nothing. */
-export async function otlpSink(): Promise<{ url: string; close(): Promise<void> }> {
+/** An OTLP/HTTP receiver; `serverSpans` counts the SERVER spans (one per request) received. */
+export interface OtlpSink {
+  url: string;
+  serverSpans(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * An OTLP/HTTP receiver that answers every export with success and keeps only a count of the
+ * SERVER spans, so bench:proxy can wait until a traced proxy has exported every request's span.
+ */
+export async function otlpSink(): Promise<OtlpSink> {
+  let server = 0;
   const srv = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    const chunks: Buffer[] = [];
+    req.on('data', (b: Buffer) => chunks.push(b));
+    req.on('end', () => {
+      try {
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+        server += countOtlpSpans(body, req.headers['content-type']).server;
+      } catch {
+        // Unreadable: counted as nothing, so a settle waits out its timeout instead.
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}`,
+    serverSpans: () => server,
     close: () =>
       new Promise((r) => {
         srv.closeAllConnections();
