@@ -10,7 +10,12 @@
  * scope (the condenser's claim renewals) is waited for too.
  */
 import type { Redis } from 'ioredis';
-import { TaskRejectedError, type Scope, type TaskDefinition } from '../tasks/index.js';
+import {
+  EXPECTED_FAILURE,
+  TaskRejectedError,
+  type Scope,
+  type TaskDefinition,
+} from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { CacheMetrics } from './metrics.js';
 import type { StoreKeys } from './redis-layout.js';
@@ -20,7 +25,7 @@ import { untilAborted } from './until-aborted.js';
 /** A write or delete Redis refused; an expected failure (see command()). */
 export class RedisWriteFailed extends Error {
   override readonly name = 'RedisWriteFailed';
-  readonly expected = true;
+  readonly [EXPECTED_FAILURE] = true;
   constructor(op: 'set' | 'del', cause: unknown, owner = 'condenser cache') {
     // Only the message: ioredis errors may carry the command's arguments (the value).
     super(
