@@ -241,7 +241,13 @@ const answerBody = (win: Win<JsonAnswer>): Promise<string> => Promise.resolve(wi
 /** The summariser asks through the fallback engine, in the task of the request it condenses. */
 function askThrough(engine: FallbackEngine) {
   return async (request: ChatCompletionRequest, context: unknown): Promise<string> => {
-    const routed = await engine.run(context as TaskContext, request.model, request, ask, answerBody);
+    const routed = await engine.run(
+      context as TaskContext,
+      request.model,
+      request,
+      ask,
+      answerBody,
+    );
     return routed.result;
   };
 }

@@ -76,7 +76,11 @@ export interface InboundApi<Req, A extends ChatAnswer = ChatAnswer> {
   model(request: Req): string;
   streams(request: Req): boolean;
   /** What the span records of the request. */
-  spanFields(request: Req): { model: string; temperature?: number | null; max_tokens?: number | null };
+  spanFields(request: Req): {
+    model: string;
+    temperature?: number | null;
+    max_tokens?: number | null;
+  };
   /** The chat form the condenser may shorten, or undefined when this API is never condensed. */
   condensable(request: Req): ChatCompletionRequest | undefined;
   /** Sends the call to one provider (one try of one fallback attempt). */

@@ -59,13 +59,7 @@ export function inboundHandler<Req, A extends ChatAnswer>(
     if (await fromCache(stages, call)) return;
     await condense(stages, call);
     call.routeStart = performance.now();
-    const routed = await stages.deps.engine.run(
-      ctx,
-      call.model,
-      call,
-      api.send,
-      stages.consume,
-    );
+    const routed = await stages.deps.engine.run(ctx, call.model, call, api.send, stages.consume);
     settle(stages, call, routed.provider, routed.result);
   };
 }
@@ -211,7 +205,8 @@ function settle<Req, A extends ChatAnswer>(
   const captured = answer.stats.captured;
   if (call.key === undefined || !answer.stats.done || captured === undefined) return;
   if (captured.payloads === undefined) cache?.skip('too_large');
-  else cache?.set(call.key, { provider, chunks: captured.payloads, storedAt: Date.now() }, api.admit);
+  else
+    cache?.set(call.key, { provider, chunks: captured.payloads, storedAt: Date.now() }, api.admit);
 }
 
 export function recordUsage(

@@ -50,7 +50,11 @@ export function chatHandler(deps: ChatDeps): ProxyHandler {
 }
 
 /** Serves a cached answer; false, with nothing written, when it cannot take this shape. */
-async function replay(call: ChatCall, cached: CachedAnswer, headers: ExtraHeaders): Promise<boolean> {
+async function replay(
+  call: ChatCall,
+  cached: CachedAnswer,
+  headers: ExtraHeaders,
+): Promise<boolean> {
   const includeUsage = call.request.stream_options?.include_usage === true;
   const shaped = replayAs(cached, { stream: call.stream, includeUsage });
   if (shaped === undefined) return false;
