@@ -10,12 +10,15 @@ import type { Config } from '../config/index.js';
 import { errors } from '../http/errors.js';
 import { answerFailure, exchangeOf } from '../http/exchange.js';
 import { proxiedRoute, type ProxyHandler, type ProxyRequestDeps } from '../http/proxy-request.js';
-import { chatHandler, type ChatDeps } from '../http/routes/chat.js';
-import { embeddingsHandler } from '../http/routes/embeddings.js';
+import type { InboundApi } from '../http/inbound/api.js';
+import { inboundHandler, type PipelineDeps } from '../http/inbound/pipeline.js';
+import { chatCompletionsApi } from '../http/routes/chat.js';
+import { embeddingsApi } from '../http/routes/embeddings.js';
 import { modelResponse, modelsResponse } from '../http/routes/models.js';
 import { mountOps } from '../http/routes/ops.js';
 import { corsMiddleware } from '../http/cors.js';
 import type { Route } from '../telemetry/proxy-metrics.js';
+import type { ChatAnswer } from '../upstream/index.js';
 import type { Components } from './components.js';
 import type { AppState, DrainSummary } from './drain.js';
 
@@ -84,7 +87,8 @@ function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycl
     admission: parts.admission,
   };
   if (parts.rateLimit !== undefined) proxyDeps.rateLimit = parts.rateLimit;
-  const chatDeps: ChatDeps = {
+  // Every inbound API shares one pipeline: adding an API is its InboundApi and a route line.
+  const pipeline: PipelineDeps = {
     engine: parts.engine,
     metrics: parts.metrics,
     cache: parts.cache,
@@ -93,8 +97,10 @@ function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycl
     condenser: parts.condensation?.condenser,
   };
   const proxied = (route: Route, handler: ProxyHandler) => proxiedRoute(proxyDeps, route, handler);
-  hono.post('/v1/chat/completions', proxied('/v1/chat/completions', chatHandler(chatDeps)));
-  hono.post('/v1/embeddings', proxied('/v1/embeddings', embeddingsHandler(chatDeps)));
+  const api = <Req, A extends ChatAnswer>(inbound: InboundApi<Req, A>) =>
+    inboundHandler(pipeline, inbound);
+  hono.post('/v1/chat/completions', proxied('/v1/chat/completions', api(chatCompletionsApi)));
+  hono.post('/v1/embeddings', proxied('/v1/embeddings', api(embeddingsApi)));
   hono.get(
     '/v1/models',
     proxied('/v1/models', (_ctx, ex) => {

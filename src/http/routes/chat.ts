@@ -10,14 +10,9 @@ import { SSE_DONE } from '../../providers/index.js';
 import type { ChatAnswer, JsonAnswer } from '../../upstream/index.js';
 import type { ChatCompletionRequest } from '../../upstream/openai-types.js';
 import type { InboundApi, ProxyCall } from '../inbound/api.js';
-import { inboundHandler, type PipelineDeps } from '../inbound/pipeline.js';
 import { relaySse } from '../inbound/relay.js';
-import type { ProxyHandler } from '../proxy-request.js';
 import type { ExtraHeaders } from '../respond.js';
 import { parseChatRequest } from '../validate.js';
-
-/** The pipeline's dependencies, as the routes are mounted with them. */
-export type ChatDeps = PipelineDeps;
 
 type ChatCall = ProxyCall<ChatCompletionRequest>;
 
@@ -44,10 +39,6 @@ export const chatCompletionsApi: InboundApi<ChatCompletionRequest, ChatAnswer> =
   // Only what can be replayed in both shapes (JSON and stream).
   admit: replayable,
 };
-
-export function chatHandler(deps: ChatDeps): ProxyHandler {
-  return inboundHandler(deps, chatCompletionsApi);
-}
 
 /** Serves a cached answer; false, with nothing written, when it cannot take this shape. */
 async function replay(

@@ -5,8 +5,6 @@
 import type { EmbeddingsRequest } from '../../upstream/openai-types.js';
 import type { JsonAnswer } from '../../upstream/index.js';
 import type { InboundApi } from '../inbound/api.js';
-import { inboundHandler, type PipelineDeps } from '../inbound/pipeline.js';
-import type { ProxyHandler } from '../proxy-request.js';
 import { parseEmbeddingsRequest } from '../validate.js';
 
 export const embeddingsApi: InboundApi<EmbeddingsRequest, JsonAnswer> = {
@@ -29,7 +27,3 @@ export const embeddingsApi: InboundApi<EmbeddingsRequest, JsonAnswer> = {
     },
   },
 };
-
-export function embeddingsHandler(deps: PipelineDeps): ProxyHandler {
-  return inboundHandler(deps, embeddingsApi);
-}
