@@ -85,11 +85,18 @@ async function streamed(proc: Proc | undefined, target: Target, count: number) {
 }
 
 /**
- * CPU seconds `proc` spends on `load`: from right before it, once everything has settled, to
- * the end of its tail (see settle.ts); nothing left over from an earlier phase.
+ * CPU seconds `proc` spends on `load`: once everything has settled (nothing left over from an
+ * earlier phase), an unmeasured slice of the same load, then the window, plus the burst that
+ * exports its last spans (see settle.ts). NOTE: the slice matters: straight after an idle
+ * spell, caches are cold and the same streams read ~1.5-2x the CPU.
  */
-async function cpuOf<T>(proc: Proc | undefined, load: () => Promise<T>): Promise<[T, number]> {
+async function cpuOf<T>(
+  proc: Proc | undefined,
+  warm: () => Promise<unknown>,
+  load: () => Promise<T>,
+): Promise<[T, number]> {
   await quiet.before();
+  await warm();
   const cpu0 = proc?.cpuSeconds() ?? 0;
   const out = await load();
   const cpu = (proc?.cpuSeconds() ?? 0) - cpu0;
@@ -102,7 +109,11 @@ async function closedPhase(
   shot: Shot,
   into: Series,
 ): Promise<void> {
-  const [loop, cpu] = await cpuOf(proc, () => closed(proc, target, shot, SECONDS));
+  const [loop, cpu] = await cpuOf(
+    proc,
+    () => closed(proc, target, shot, 0.2),
+    () => closed(proc, target, shot, SECONDS),
+  );
   into.rps.push(loop.requests / loop.seconds);
   into.cpuUsPerReq.push(loop.requests > 0 ? (cpu / loop.requests) * 1e6 : NaN);
 }
@@ -113,7 +124,11 @@ async function streamPhase(
   count: number,
   into: Series,
 ): Promise<void> {
-  const [ttfb, cpu] = await cpuOf(proc, () => streamed(proc, target, count));
+  const [ttfb, cpu] = await cpuOf(
+    proc,
+    () => streamed(proc, target, 16),
+    () => streamed(proc, target, count),
+  );
   into.ttfb.push(...ttfb);
   into.cpuUsPerStream.push((cpu / count) * 1e6);
 }
@@ -290,7 +305,7 @@ function printSettling(): void {
   if (quiet.waits.length === 0)
     return console.log('\nsettling off (BENCH_SETTLE=0): phases back to back');
   console.log(
-    `\nsettling: ${quiet.waits.length} waits, median ${median(quiet.waits).toFixed(0)} ms, max ${Math.max(...quiet.waits).toFixed(0)} ms, ${quiet.timeouts} gave up`,
+    `\nsettling: ${quiet.waits.length} waits, median ${median(quiet.waits).toFixed(0)} ms, max ${Math.max(...quiet.waits).toFixed(0)} ms, ${quiet.timeouts} gave up; busy tail after a phase (not billed): median ${median(quiet.tails).toFixed(1)} ms, max ${Math.max(...quiet.tails).toFixed(1)} ms of CPU`,
   );
 }
 

@@ -73,11 +73,14 @@ export class Tail {
     return delivered;
   }
 
-  /** CPU ms of the tail right after the phase plus the export burst, if one was seen. */
-  cpuMs(): number {
-    const tail = this.tailEnd && this.first ? this.tailEnd.cpuMs - this.first.cpuMs : 0;
-    const burst = this.burstFrom && this.burstEnd ? this.burstEnd.cpuMs - this.burstFrom.cpuMs : 0;
-    return tail + burst;
+  /** CPU ms of the busy stretch right after the phase, until the first quiet one. */
+  tailMs(): number {
+    return this.tailEnd && this.first ? this.tailEnd.cpuMs - this.first.cpuMs : 0;
+  }
+
+  /** CPU ms of the burst that exported the phase's last spans, if one was seen. */
+  burstMs(): number {
+    return this.burstFrom && this.burstEnd ? this.burstEnd.cpuMs - this.burstFrom.cpuMs : 0;
   }
 }
 
@@ -101,8 +104,8 @@ export interface Settling {
 }
 
 export interface Settled {
-  /** Each process's tail (see Tail), in the order given. */
-  tailCpuMs: number[];
+  /** Each process's Tail, in the order given. */
+  tails: Tail[];
   waitedMs: number;
   timedOut: boolean;
 }
@@ -122,8 +125,7 @@ export async function settle(
       if (!tails[i]!.add(r, p.delivered?.() ?? true)) done = false;
     }
     const waitedMs = now - t0;
-    if (done || waitedMs >= opts.maxWaitMs)
-      return { tailCpuMs: tails.map((t) => t.cpuMs()), waitedMs, timedOut: !done };
+    if (done || waitedMs >= opts.maxWaitMs) return { tails, waitedMs, timedOut: !done };
     await sleep(opts.everyMs, uncancelled);
   }
 }
@@ -142,6 +144,8 @@ export class Quiet {
   private readonly procs: Proc[] = [];
   private readonly owed = new Map<Proc, { sink: SpanCounter; sent: number }>();
   readonly waits: number[] = [];
+  /** CPU ms of each phase's busy tail, not billed (see after). */
+  readonly tails: number[] = [];
   timeouts = 0;
 
   constructor(
@@ -170,11 +174,18 @@ export class Quiet {
     await this.run();
   }
 
-  /** Settles after a phase on `proc`; the CPU seconds of its tail (see Tail), 0 if disabled. */
+  /**
+   * Settles after a phase on `proc`: the CPU seconds of the burst that exported its last
+   * spans (0 if none or disabled). NOTE: the busy tail right after the phase is not added:
+   * the unmeasured warm-up slice before each window leaves a tail of the same kind of work
+   * in it, as a steady stream of requests would; `tails` keeps it, for the record.
+   */
   async after(proc: Proc | undefined): Promise<number> {
     const s = await this.run();
     const i = proc === undefined ? -1 : this.procs.indexOf(proc);
-    return i < 0 || s === undefined ? 0 : s.tailCpuMs[i]! / 1000;
+    if (i < 0 || s === undefined) return 0;
+    this.tails.push(s.tails[i]!.tailMs());
+    return s.tails[i]!.burstMs() / 1000;
   }
 
   private async run(): Promise<Settled | undefined> {
