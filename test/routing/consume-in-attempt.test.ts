@@ -76,6 +76,10 @@ const after =
     return answer();
   };
 
+/** The operation: one chat call to the provider. */
+const ask = (p: Provider, _call: unknown, signal: CancelSignal) =>
+  p.chat({ model: 'm', messages: [] }, { signal });
+
 describe('the fallback engine consumes the winner inside its attempt', () => {
   let supervisor: Supervisor;
   beforeEach(() => {
@@ -124,15 +128,13 @@ describe('the fallback engine consumes the winner inside its attempt', () => {
   it("fails run() with the consumer's error, and still ends the attempt", async () => {
     const closed: string[] = [];
     const { engine } = engineFor('sequential', { a: after(5, () => stream(closed, 'a')) });
-    const outcome = await supervisor.scope('http').spawn(HTTP_REQUEST, (ctx) =>
-      engine.run(
-        ctx,
-        'm',
-        undefined,
-        (p, _c, signal) => p.chat({ model: 'm', messages: [] }, { signal }),
-        () => Promise.reject(new Error('client write failed')),
-      ),
-    ).settled;
+    const outcome = await supervisor
+      .scope('http')
+      .spawn(HTTP_REQUEST, (ctx) =>
+        engine.run(ctx, 'm', undefined, ask, () =>
+          Promise.reject(new Error('client write failed')),
+        ),
+      ).settled;
     expect(outcome.outcome).toBe('failed');
     if (outcome.outcome === 'failed')
       expect(String(outcome.error)).toContain('client write failed');
@@ -148,18 +150,12 @@ describe('the fallback engine consumes the winner inside its attempt', () => {
     });
     const consumed: string[] = [];
     const outcome = await supervisor.scope('http').spawn(HTTP_REQUEST, (ctx) =>
-      engine.run(
-        ctx,
-        'm',
-        undefined,
-        (p, _c, signal) => p.chat({ model: 'm', messages: [] }, { signal }),
-        (win) => {
-          consumed.push(win.provider);
-          // The stream is still open while it is consumed: the attempt closes it afterwards.
-          expect(closed).toEqual([]);
-          return Promise.resolve(win.provider);
-        },
-      ),
+      engine.run(ctx, 'm', undefined, ask, (win) => {
+        consumed.push(win.provider);
+        // The stream is still open while it is consumed: the attempt closes it afterwards.
+        expect(closed).toEqual([]);
+        return Promise.resolve(win.provider);
+      }),
     ).settled;
     expect(outcome.outcome).toBe('completed');
     expect(consumed).toEqual(['fast']);
