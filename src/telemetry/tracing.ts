@@ -106,8 +106,9 @@ export async function startTracing(
   // default; payloads ~3x smaller than JSON, which showed in CPU per request) or http/json.
   const protocol =
     env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
-  const [{ NodeSDK }, spanProcessor] = await Promise.all([
+  const [{ NodeSDK }, { pooledIds }, spanProcessor] = await Promise.all([
     import('@opentelemetry/sdk-node'),
+    import('./otlp/ids.js'),
     protocol === 'http/json'
       ? jsonSpanProcessor(env, options.log)
       : protobufProcessor(env, options),
@@ -117,6 +118,7 @@ export async function startTracing(
     serviceName: env.OTEL_SERVICE_NAME ?? options.serviceName ?? 'llm-proxy',
     spanProcessors: [spanProcessor],
     contextManager: explicitOnly,
+    idGenerator: pooledIds,
     instrumentations: [],
     // Metrics go to Prometheus (/metrics) and logs to stdout; OTel exports traces only.
     metricReaders: [],
