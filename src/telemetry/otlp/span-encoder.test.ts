@@ -138,6 +138,23 @@ describe('OTLP span encoder', () => {
     expect(ours).toEqual(Buffer.from(ProtobufTraceSerializer.serializeRequest(many)!));
   });
 
+  it('matches again for repeated and for many distinct string values of one key', () => {
+    const memory = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] });
+    const tracer = provider.getTracer('llm-proxy');
+    // Past the cached values per key, and long ones that are never cached, twice over.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 40; i++) {
+        const value = i % 10 === 9 ? `long-${'y'.repeat(100)}-${i}` : `value-${i}`;
+        tracer.startSpan('repeat', { attributes: { 'cache.key': value, same: 'x' } }).end();
+      }
+    }
+    const spans = memory.getFinishedSpans();
+    expect(Buffer.from(encode(spans))).toEqual(
+      Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!),
+    );
+  });
+
   it('encodes times past 2^53 nanoseconds exactly', () => {
     const sink = new ProtobufSink(8);
     const span = recordSpans()[0]!;

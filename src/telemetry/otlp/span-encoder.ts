@@ -93,27 +93,70 @@ function writeAnyValue(w: ProtobufSink, value: unknown): void {
 }
 
 /**
- * `KeyValue.key` fields, encoded once per distinct key: attribute keys come from code, a few
- * dozen of them, and are the bulk of a span's strings. Bounded, in case a caller's keys aren't.
+ * What is cached of one attribute key: its `KeyValue.key` field, encoded once (attribute keys
+ * come from code, a few dozen of them, and are the bulk of a span's strings), and whole
+ * length-prefixed `KeyValue`s for the short string values it was seen with. NOTE: most of a
+ * request's string values repeat (task names, method, route, model, provider, outcome): a
+ * cached one is a Map lookup and a copy instead of ~6 writes and a byte loop. Bounded, in case
+ * a caller's keys or values aren't few: past the bounds, values are encoded as they come.
  */
-const keyFields = new Map<string, Uint8Array>();
-const KEY_CACHE_MAX = 512;
+interface KeyEntry {
+  readonly field: Uint8Array;
+  readonly strings: Map<string, Uint8Array>;
+}
 
-function writeKeyValue(w: ProtobufSink, key: string, value: unknown): void {
-  const field = keyFields.get(key);
-  if (field !== undefined) {
-    w.raw(field);
-  } else {
-    const start = w.pos;
-    w.tag(1, LEN);
-    w.string(key);
-    if (keyFields.size < KEY_CACHE_MAX)
-      keyFields.set(key, Uint8Array.from(w.buf.subarray(start, w.pos)));
+const keyEntries = new Map<string, KeyEntry>();
+const KEY_CACHE_MAX = 512;
+const STRINGS_PER_KEY = 16;
+const CACHED_STRING_MAX = 64;
+
+/** The `KeyValue.key` field; the key's cache entry, made if there is room, or undefined. */
+function writeKey(w: ProtobufSink, key: string): KeyEntry | undefined {
+  let entry = keyEntries.get(key);
+  if (entry !== undefined) {
+    w.raw(entry.field);
+    return entry;
   }
+  const start = w.pos;
+  w.tag(1, LEN);
+  w.string(key);
+  if (keyEntries.size >= KEY_CACHE_MAX) return undefined;
+  entry = { field: Uint8Array.from(w.buf.subarray(start, w.pos)), strings: new Map() };
+  keyEntries.set(key, entry);
+  return entry;
+}
+
+function writeKeyValue(w: ProtobufSink, key: string, value: unknown): KeyEntry | undefined {
+  const entry = writeKey(w, key);
   w.tag(2, LEN);
   const at = w.begin();
   writeAnyValue(w, value);
   w.end(at);
+  return entry;
+}
+
+/** One `KeyValue` as field `field` of its message (a repeated attribute). */
+function writeAttribute(w: ProtobufSink, field: number, key: string, value: unknown): void {
+  w.tag(field, LEN);
+  const isString = typeof value === 'string';
+  if (isString) {
+    const cached = keyEntries.get(key)?.strings.get(value);
+    if (cached !== undefined) {
+      w.raw(cached);
+      return;
+    }
+  }
+  const at = w.begin();
+  const entry = writeKeyValue(w, key, value);
+  w.end(at);
+  if (
+    isString &&
+    entry !== undefined &&
+    value.length <= CACHED_STRING_MAX &&
+    entry.strings.size < STRINGS_PER_KEY
+  ) {
+    entry.strings.set(value, Uint8Array.from(w.buf.subarray(at, w.pos)));
+  }
 }
 
 function writeAttributes(w: ProtobufSink, attributes: Attributes | undefined, field: number): void {
@@ -122,10 +165,7 @@ function writeAttributes(w: ProtobufSink, attributes: Attributes | undefined, fi
   const keys = Object.keys(attributes);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
-    w.tag(field, LEN);
-    const at = w.begin();
-    writeKeyValue(w, key, attributes[key]);
-    w.end(at);
+    writeAttribute(w, field, key, attributes[key]);
   }
 }
 
