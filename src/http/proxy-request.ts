@@ -216,7 +216,8 @@ function answerWhenSettled(deps: ProxyRequestDeps, ex: Exchange, handle: TaskHan
   const onClose = (): void => {
     if (!res.writableFinished) handle.cancel('client_gone');
   };
-  res.once('close', onClose);
+  // NOTE: `on`, not `once` (a response closes once): no once-wrapper per request.
+  res.on('close', onClose);
   void handle.settled.then((result) => {
     res.off('close', onClose);
     if (!res.writableEnded && !res.destroyed) ex.fail(unanswered(result, deps, ex));

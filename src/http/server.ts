@@ -132,6 +132,9 @@ function manageConnections(server: Server, app: ServedApp, stopping: Stopping): 
     const cut = discardRest(req, discardBytes, closeAfter, () => stopping.lingering.delete(cut));
     stopping.lingering.add(cut);
   };
+  const closeIdleIfStopping = (): void => {
+    if (stopping.closed !== undefined) server.closeIdleConnections();
+  };
   // NOTE: node:http keeps a busy connection alive after its response even once the server
   // is closing, so it would linger until keepAliveTimeout (and keep close() waiting) and
   // could carry new requests. Once stopping, each finished response closes what is idle.
@@ -141,8 +144,8 @@ function manageConnections(server: Server, app: ServedApp, stopping: Stopping): 
     // another replica, behind a load balancer) rather than send more requests here.
     if (app.state === 'draining' || app.state === 'stopped') res.setHeader('connection', 'close');
     res.prependListener('finish', lingerIfUnread);
-    res.once('close', () => {
-      if (stopping.closed !== undefined) server.closeIdleConnections();
-    });
+    // NOTE: one shared listener, and `on` rather than `once` (a response closes once): no
+    // closure nor once-wrapper per request.
+    res.on('close', closeIdleIfStopping);
   });
 }

@@ -50,6 +50,9 @@ export interface CloseSummary {
 
 type ScopeState = 'open' | 'closing' | 'closed';
 
+/** The child scopes of every scope that has none: empty forever (see Scope.children). */
+const NO_CHILDREN: ReadonlySet<Scope> & Set<Scope> = new Set<Scope>();
+
 export class Scope implements TaskScope<Scope> {
   /**
    * Live tasks as an intrusive doubly linked list (Task.prevSibling/nextSibling). NOTE: a Set
@@ -58,7 +61,11 @@ export class Scope implements TaskScope<Scope> {
    */
   private head: Task<unknown, Scope> | undefined;
   private size = 0;
-  private readonly children = new Set<Scope>();
+  /**
+   * NOTE: NO_CHILDREN (shared, never added to) until a child is added: every request's task
+   * gets a scope of its own, which almost never has child scopes, so it makes no Set.
+   */
+  private children: Set<Scope> = NO_CHILDREN;
   private state: ScopeState = 'open';
   private closing: Promise<CloseSummary> | undefined;
 
@@ -145,7 +152,7 @@ export class Scope implements TaskScope<Scope> {
   scope(name: string): Scope {
     if (this.state !== 'open') throw new TaskRejectedError('closed', name, 'scope');
     const child = new Scope(this.rt, `${this.name}/${name}`, this.otelContext, this);
-    this.children.add(child);
+    this.addChild(child);
     return child;
   }
 
@@ -225,7 +232,12 @@ export class Scope implements TaskScope<Scope> {
    */
   adopt(orphan: Scope): void {
     orphan.parent = this;
-    this.children.add(orphan);
+    this.addChild(orphan);
+  }
+
+  private addChild(child: Scope): void {
+    if (this.children === NO_CHILDREN) this.children = new Set();
+    this.children.add(child);
   }
 
   /** A closed scope leaves its parent once nothing below it runs (leaked tasks keep it). */
