@@ -107,12 +107,13 @@ async function fromCache<Req, A extends ChatAnswer>(
   const { ex } = call;
   const cc = ex.req.headers['cache-control'];
   const optIn = ex.req.headers['x-llm-proxy-cache'];
+  // Set field by field, not spread from literals: no temporary objects per request.
+  const asked: { cacheControl?: string; optIn?: string } = {};
+  if (typeof cc === 'string') asked.cacheControl = cc;
+  if (typeof optIn === 'string') asked.optIn = optIn;
   const decision = cacheDecision({
     body: call.raw,
-    headers: {
-      ...(typeof cc === 'string' ? { cacheControl: cc } : {}),
-      ...(typeof optIn === 'string' ? { optIn } : {}),
-    },
+    headers: asked,
     cacheNonDeterministic: deps.cacheNonDeterministic,
     kind: api.operation,
   });
