@@ -8,8 +8,9 @@
  *   dropped when next looked up, or by purgeStale() (the owner's cleanup loop).
  * - Redis (optional, shared by replicas): every key comes from redis-layout.ts (schema-
  *   versioned) and every write carries EX ttl. get() tries memory, then one pipeline of GET
- *   and PTTL; a Redis hit is promoted to memory with the TTL Redis has left (bounded by the
- *   codec's own view, when it has one), so the memory copy never outlives the shared one.
+ *   and PTTL; a Redis hit is promoted to memory with the TTL Redis has left, so the memory
+ *   copy never outlives the shared one. A codec that knows a value's remaining life (written
+ *   to Redis after it was stored, so no later than Redis's expiry) is asked instead of PTTL.
  *   Redis errors, Redis not being ready and undecodable values are misses reported through
  *   onLookup, never thrown: the request goes on without the cache (degrade), and the next
  *   lookup after the client reconnects uses Redis again (recover).
@@ -235,7 +236,11 @@ export class TieredStore<V, H> {
     let value: V | undefined;
     try {
       const entry = this.o.keys.entry(key);
-      const [got, ttl] = (await redis.pipeline().get(entry).pttl(entry).exec()) ?? [];
+      const pipe = redis.pipeline().get(entry);
+      // NOTE: a codec that knows what is left of a value's life (an answer's storedAt) needs
+      // no PTTL: the command would only be sent, run and read to be outweighed by it.
+      if (this.o.codec.remainingMs === undefined) pipe.pttl(entry);
+      const [got, ttl] = (await pipe.exec()) ?? [];
       value = this.adopt(key, got, ttl);
       outcome =
         value !== undefined ? 'redis' : typeof got?.[1] === 'string' ? 'malformed' : 'absent';

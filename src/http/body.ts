@@ -152,7 +152,7 @@ export function hasBody(req: IncomingMessage): boolean {
 }
 
 /**
- * Parses a JSON object body (read by the request's task: RequestIO.body; none reads as empty)
+ * Parses a JSON object body (read by the request's task: Exchange.body; none reads as empty)
  * whatever its Content-Type says, as OpenAI-compatible gateways do: clients often omit it,
  * and `curl -d` labels JSON application/x-www-form-urlencoded. A label that is not JSON only
  * matters once the body fails to parse: then the 400 names it.

@@ -27,12 +27,10 @@ import {
   type ExtraHeaders,
 } from './respond.js';
 
-/** What a proxied handler reads and records of its request (an Exchange is one). */
-export interface RequestIO {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+/** One request and its answer; see the module comment. */
+export class Exchange {
   /** Milliseconds spent waiting on providers; subtracted to measure the proxy's overhead. */
-  upstreamMs: number;
+  upstreamMs = 0;
   /** The request's server span, when tracing is on (handlers add GenAI attributes). */
   span?: Span;
   /** The trace id, when tracing is on: put in every log line about this request. */
@@ -42,16 +40,6 @@ export interface RequestIO {
   /** The response cache scope of the client key used; absent without keys (one scope). */
   clientScope?: string;
   /** The request body, read whole before the handler runs; absent when none was sent. */
-  body?: Buffer;
-}
-
-/** One request and its answer; see the module comment. */
-export class Exchange implements RequestIO {
-  upstreamMs = 0;
-  span?: Span;
-  traceId?: string;
-  provider?: string;
-  clientScope?: string;
   body?: Buffer;
   /** performance.now() when the route took the request: the request's one timer. */
   readonly started = performance.now();

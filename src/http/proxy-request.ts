@@ -27,18 +27,9 @@ import { hasBody, readBody } from './body.js';
 import { ProxyError, errors } from './errors.js';
 import { finishServerSpan, serverSpan } from './request-span.js';
 import { routingError } from './routing-failure.js';
-import {
-  answerFailure,
-  exchangeOf,
-  type Exchange,
-  type NodeContext,
-  type RequestIO,
-} from './exchange.js';
+import { answerFailure, exchangeOf, type Exchange, type NodeContext } from './exchange.js';
 
-/** What a proxied handler reads and records of its request: its Exchange (exchange.ts). */
-export type { RequestIO } from './exchange.js';
-
-/** A proxied route's work, in its request's task; a handler typed on RequestIO fits too. */
+/** A proxied route's work, in its request's task: it answers through its Exchange. */
 export type ProxyHandler = (ctx: TaskContext, ex: Exchange) => Promise<void>;
 
 export interface GateState {
@@ -116,7 +107,7 @@ function refuse(ex: Exchange, err: ProxyError): void {
  * The client's key ('' when the proxy has no keys), its cache scope recorded on `io`; or why
  * the request is refused.
  */
-function authenticate(keys: KeySet, io: RequestIO): string | ProxyError {
+function authenticate(keys: KeySet, io: Exchange): string | ProxyError {
   if (keys.size === 0) return '';
   if (repeatedAuthorization(io.req.rawHeaders)) return errors.repeatedAuthorization();
   const presented = presentedKey(io.req.headers);
@@ -156,7 +147,7 @@ function awaitRateLimit(
  */
 function admissionRefusal(
   deps: ProxyRequestDeps,
-  io: RequestIO,
+  io: Exchange,
   retryAfter: number | undefined,
   receiving: boolean,
 ): ProxyError | undefined {

@@ -60,7 +60,6 @@ export type Consume<T extends Answer, R, C = unknown> = (win: Win<T>, call: C) =
 export interface Routed<R> {
   provider: string;
   result: R;
-  attempts: readonly AttemptRecord[];
 }
 
 export interface EngineDeps {
@@ -298,7 +297,7 @@ class Race<T extends Answer, R, C> {
     const consumed = this.consumed;
     if (consumed === undefined) return;
     void consumed.then(
-      (result) => this.resolve({ provider, result, attempts: this.records }),
+      (result) => this.resolve({ provider, result }),
       (err: unknown) => this.reject(err),
     );
   }

@@ -58,8 +58,9 @@ export function inboundHandler<Req, A extends ChatAnswer>(
     const call = parse(stages, ctx, ex);
     // NOTE: the stages a config leaves out are not called: each is an async function, and
     // awaiting one that does nothing still costs a promise and a microtask per request.
-    if (stages.deps.cache !== undefined && (await fromCache(stages, call))) return;
-    if (stages.deps.condenser !== undefined) await condense(stages, call);
+    const { cache, condenser } = deps;
+    if (cache !== undefined && (await fromCache(stages, cache, call))) return;
+    if (condenser !== undefined) await condense(api, condenser, call);
     call.routeStart = performance.now();
     const routed = await stages.deps.engine.run(ctx, call.model, call, api.send, stages.consume);
     settle(stages, call, routed.provider, routed.result);
@@ -100,10 +101,9 @@ function parse<Req, A extends ChatAnswer>(
  */
 async function fromCache<Req, A extends ChatAnswer>(
   { deps, api, capture }: Stages<Req, A>,
+  cache: UnifiedCache,
   call: ProxyCall<Req>,
 ): Promise<boolean> {
-  const cache = deps.cache;
-  if (cache === undefined) return false;
   const { ex } = call;
   const cc = ex.req.headers['cache-control'];
   const optIn = ex.req.headers['x-llm-proxy-cache'];
@@ -135,14 +135,15 @@ async function fromCache<Req, A extends ChatAnswer>(
 
 /** Condenses the messages when the model is configured for it; 400 when they cannot fit. */
 async function condense<Req, A extends ChatAnswer>(
-  { deps, api }: Stages<Req, A>,
+  api: InboundApi<Req, A>,
+  condenser: Condenser,
   call: ProxyCall<Req>,
 ): Promise<void> {
-  const chat = deps.condenser === undefined ? undefined : api.condensable(call.request);
-  if (chat === undefined || deps.condenser === undefined) return;
+  const chat = api.condensable(call.request);
+  if (chat === undefined) return;
   const { headers, ctx } = call;
   try {
-    const result = await deps.condenser.condense(chat.model, chat.messages, ctx.signal, ctx);
+    const result = await condenser.condense(chat.model, chat.messages, ctx.signal, ctx);
     if (result.messages !== chat.messages) {
       chat.messages = result.messages;
       call.bodyText = undefined;
