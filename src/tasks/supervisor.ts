@@ -6,12 +6,14 @@
 import { ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { byLabel } from '../telemetry/metric-vec.js';
 import type { TaskDefinition, TaskDefinitionOptions } from './definition.js';
 import { UndeclaredTaskError } from './errors.js';
 import { TaskMetrics, type TaskInstruments } from './instruments.js';
 import type { Runtime, TaskErrorHandler } from './runtime.js';
 import { Scope, type CloseSummary } from './scope.js';
 import type { TaskSnapshot } from './task.js';
+import { CANCEL_REASONS, type CancelReason } from './vocabulary.js';
 
 export interface SupervisorOptions {
   registry: Registry;
@@ -113,6 +115,19 @@ export class Supervisor {
   /** Records the duration of the last drain or shutdown (llm_proxy_shutdown_duration_seconds). */
   recordShutdown(seconds: number): void {
     this.metrics.shutdownDuration.labels({}).set(seconds);
+  }
+
+  /**
+   * Cancellations requested so far, by reason, summed over every task name: the running
+   * totals of llm_proxy_task_cancellations_total (the same counters, so a difference taken
+   * across a drain equals the metric's rise by construction).
+   */
+  cancellationsByReason(): Record<CancelReason, number> {
+    const out = byLabel(CANCEL_REASONS, () => 0);
+    for (const m of this.bound.values()) {
+      for (const r of CANCEL_REASONS) out[r] += m.cancellations[r].value;
+    }
+    return out;
   }
 
   /** Sum of leaked_total over all names (used by process exit codes). */
