@@ -117,6 +117,8 @@ export interface ChatFunctionDefinition {
   name: string;
   description?: string;
   parameters?: Record<string, unknown>;
+  /** Structured Outputs for the arguments; absent means the API's default (off, in chat). */
+  strict?: boolean | null;
 }
 
 export interface ChatFunctionTool {
@@ -162,6 +164,8 @@ export interface ChatCompletionRequest {
   /** Deprecated by OpenAI in favour of `max_completion_tokens`; both are accepted. */
   max_tokens?: number | null;
   max_completion_tokens?: number | null;
+  /** Reasoning models only: how hard to think ('minimal' ... 'high'; newer models add more). */
+  reasoning_effort?: string | null;
   stop?: string | string[] | null;
   stream?: boolean | null;
   stream_options?: { include_usage?: boolean } | null;
