@@ -2,7 +2,9 @@
  * The fallback engine: orders a model's candidates by health and priority, then runs them
  * sequentially, in parallel (first success wins; losers cancelled with `lost_race`) or
  * hedged (the next one starts after hedgeDelayMs without an answer). Every branch is a
- * `fallback_engine/attempt` task in the request's own scope. When every candidate has
+ * `fallback_engine/attempt` task in the request's own scope, and so is the hedge timer (a
+ * `fallback_engine/hedge` task, cancelled with `lost_race` once the race is decided, so its
+ * waits show in the task metrics and traces). When every candidate has
  * failed the caller hears at once, with a RoutingFailure that summarises each attempt
  * (http/ answers it with a 502/503/504).
  *
@@ -16,6 +18,7 @@ import type { Provider } from '../upstream/index.js';
 import {
   Cancellation,
   FALLBACK_ATTEMPT,
+  FALLBACK_HEDGE,
   sleep,
   TaskRejectedError,
   type TaskContext,
@@ -161,7 +164,7 @@ class Race<T extends Answer, R, C> {
   private consumed: Promise<R> | undefined;
   private resolve!: (routed: Routed<R>) => void;
   private reject!: (err: unknown) => void;
-  private stopHedging: Cancellation | undefined;
+  private hedging: TaskHandle<void> | undefined;
 
   constructor(
     private readonly deps: EngineDeps,
@@ -180,21 +183,38 @@ class Race<T extends Answer, R, C> {
       this.reject = reject;
     });
     for (const i of this.plan.due(0)) this.launch(i);
-    if (!this.decided && this.plan.nextStartAtMs !== undefined) {
-      this.stopHedging = new Cancellation();
-      // The hedge timer only launches attempts; if it ever threw, the request must hear of it.
-      void this.hedge(this.stopHedging).catch((err: unknown) => {
-        if (!this.decided) {
-          this.decide();
-          this.reject(err);
-        }
-      });
-    }
+    if (!this.decided && this.plan.nextStartAtMs !== undefined) this.startHedging();
     return result;
   }
 
-  private async hedge(stop: Cancellation): Promise<void> {
-    const unhook = this.req.onCancel((reason) => stop.abort(reason));
+  /**
+   * Runs the hedge timer as a task of the request's scope: it launches the later attempts
+   * when their start times come, and is cancelled (lost_race) when the race is decided, or
+   * with the request. Refused (the request is closing): no hedge, the attempt running goes
+   * on alone and a failure still starts the next one.
+   */
+  private startHedging(): void {
+    let handle: TaskHandle<void>;
+    try {
+      handle = this.req.scope.spawn(FALLBACK_HEDGE, (hctx) => this.hedge(hctx));
+    } catch (err) {
+      if (!(err instanceof TaskRejectedError)) throw err;
+      return;
+    }
+    this.hedging = handle;
+    // The hedge timer only launches attempts; if it ever threw, the request must hear of it.
+    void handle.settled.then((r) => {
+      if (r.outcome !== 'failed' || this.decided) return;
+      this.decide();
+      this.reject(r.error);
+    });
+  }
+
+  private async hedge(hctx: TaskContext): Promise<void> {
+    // NOTE: a Cancellation fed by onCancel, not hctx.signal: reading the signal makes an
+    // AbortController per hedged request (see TaskContext.onCancel).
+    const stop = new Cancellation();
+    const unhook = hctx.onCancel((reason) => stop.abort(reason));
     try {
       for (
         let at = this.plan.nextStartAtMs;
@@ -305,7 +325,8 @@ class Race<T extends Answer, R, C> {
   /** Ends the race: no more launches; every branch but the winner's is cancelled. */
   private decide(winner?: string): void {
     this.decided = true;
-    this.stopHedging?.abort('decided');
+    // Decided before its next start: the hedge lost the race like the attempts did.
+    this.hedging?.cancel('lost_race');
     for (const [name, h] of this.handles) if (name !== winner) h.cancel('lost_race');
   }
 

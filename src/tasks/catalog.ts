@@ -6,6 +6,8 @@ import { defineTask } from './definition.js';
 
 export const HTTP_REQUEST = defineTask('http', 'request', { graceMs: 5_000 });
 export const FALLBACK_ATTEMPT = defineTask('fallback_engine', 'attempt', { graceMs: 2_000 });
+/** A hedged race's timer: waits hedgeDelayMs between starts, cancelled once the race is decided. */
+export const FALLBACK_HEDGE = defineTask('fallback_engine', 'hedge', { graceMs: 2_000 });
 export const HEALTH_LOOP = defineTask('health_checker', 'loop', { graceMs: 2_000 });
 export const HEALTH_PROBE = defineTask('health_checker', 'probe', { graceMs: 2_000 });
 export const CACHE_CLEANUP = defineTask('unified_cache', 'cleanup', { graceMs: 2_000 });
@@ -19,6 +21,7 @@ export const CONDENSER_CLAIM_RENEW = defineTask('condenser_cache', 'claim_renew'
 export const CONTRACT_TASKS = [
   HTTP_REQUEST,
   FALLBACK_ATTEMPT,
+  FALLBACK_HEDGE,
   HEALTH_LOOP,
   HEALTH_PROBE,
   CACHE_CLEANUP,

@@ -115,8 +115,14 @@ export function upstreamRequests(
 }
 
 /** llm_proxy_task_cancellations_total{owner,reason}, summed over tasks. */
-export function cancellations(proxy: RunningProxy, owner: string, reason: string): Promise<number> {
-  return proxy.metric('llm_proxy_task_cancellations_total', { owner, reason });
+export function cancellations(
+  proxy: RunningProxy,
+  owner: string,
+  reason: string,
+  task?: string,
+): Promise<number> {
+  const labels = task === undefined ? { owner, reason } : { owner, task, reason };
+  return proxy.metric('llm_proxy_task_cancellations_total', labels);
 }
 
 /** A one-message chat request body. */
