@@ -287,6 +287,7 @@ class Race<T extends Answer, R, C> {
           e.message,
           t0,
           e.retryAfterMs,
+          e.clientError?.message,
         );
         return;
       }
@@ -337,12 +338,14 @@ class Race<T extends Answer, R, C> {
     message: string,
     t0: number,
     retryAfterMs?: number,
+    upstreamMessage?: string,
   ): void {
     this.records.push({
       provider,
       outcome,
       status,
       message,
+      upstreamMessage,
       durationMs: Math.round(performance.now() - t0),
       retryAfterMs,
     });

@@ -1,10 +1,11 @@
 /**
  * One layer of JSON string escapes and URL percent-encoding, decoded so that a secret written
- * through them can be recognised (providers/scrub.ts, and the all-failed summary in routing/policy). Tolerant: anything malformed is left as it
- * is. NOTE: hand-written scans, not `replace(regex, fn)`: on 16 KiB (the most of an error
- * body read) made only of escapes, the regex and its callback per escape took 5.5 ms for
- * `\/`, 1.5 ms for `\u0041` and 8.1 ms for `%41 `; these scans 0.4, 0.2 and 0.3 ms (min of
- * 10 runs, shared 2-core box at load 10). A text without `\` or `%` costs one indexOf each.
+ * through them can be recognised (providers/scrub.ts, and redact.ts by credential shapes).
+ * Tolerant: anything malformed is left as it is. NOTE: hand-written scans, not
+ * `replace(regex, fn)`: on 16 KiB (the most of an error body read) made only of escapes,
+ * the regex and its callback per escape took 5.5 ms for `\/`, 1.5 ms for `\u0041` and
+ * 8.1 ms for `%41 `; these scans 0.4, 0.2 and 0.3 ms (min of 10 runs, shared 2-core box at
+ * load 10). A text without `\` or `%` costs one indexOf each.
  */
 
 /** JSON escapes, then percent-encoding (a run of `%XX` as UTF-8), one layer of each. */

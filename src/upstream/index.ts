@@ -9,6 +9,7 @@ export type {
   StreamStats,
   Frame,
   CallOptions,
+  NativeRequest,
 } from './provider.js';
 export { CapturedPayloads, capturing } from './captured.js';
 export type { CaptureOptions } from './captured.js';
@@ -18,3 +19,4 @@ export { FAILURE_KINDS, classifyStatus } from './failure-kind.js';
 export type { FailureKind } from './failure-kind.js';
 export { parseRetryAfter } from './retry-after.js';
 export { decodeEscapes } from './escapes.js';
+export { redactCredentials } from './redact.js';

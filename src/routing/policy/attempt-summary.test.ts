@@ -150,6 +150,27 @@ describe('summarizeAttempts: message', () => {
     expect(summary.message).toBe('1 provider failed: a: HTTP 400 (10 ms)');
   });
 
+  it("adds the upstream's own message after its status, redacted and cut short", () => {
+    const summary = summarizeAttempts([
+      attempt('primary', 'client_error', {
+        status: 404,
+        upstreamMessage: 'Unknown request URL: POST /chat/completions',
+      }),
+      attempt('backup', 'client_error', {
+        status: 401,
+        upstreamMessage: `Incorrect API key provided: sk-proj-AbCdEfGhIjKlMnOp.\n${'x'.repeat(500)}`,
+      }),
+    ]);
+    const [first, second] = summary.message.split('; ');
+    expect(first).toBe(
+      'all 2 providers failed: primary: HTTP 404: Unknown request URL: POST /chat/completions (10 ms)',
+    );
+    expect(second).toMatch(
+      /^backup: HTTP 401: Incorrect API key provided: \[redacted\] x+… \(10 ms\)$/,
+    );
+    expect(second!.length).toBeLessThan(240);
+  });
+
   it.each([
     'Authorization: Bearer sk-live-abcdefghijklmnop',
     'bad key sk-proj-AbCdEfGhIjKlMnOpQrStUv',

@@ -4,7 +4,7 @@
  * short transport errors only; free text is scrubbed of anything shaped like a credential
  * and cut short, as a second line of defence behind callers that pass no secrets.
  */
-import { decodeEscapes, type FailureKind } from '../../upstream/index.js';
+import { redactCredentials, type FailureKind } from '../../upstream/index.js';
 
 /**
  * How an attempt that did not win ended. Never sent: `breaker_open` (refused by the
@@ -21,6 +21,11 @@ export interface AttemptRecord {
   status?: number | undefined;
   /** A short transport error ("connect ECONNREFUSED ..."); never an upstream body. */
   message: string;
+  /**
+   * What the upstream said when it refused (its error's message, already scrubbed of the
+   * configured keys by the adapter), so "HTTP 404" comes with the upstream's reason.
+   */
+  upstreamMessage?: string | undefined;
   durationMs: number;
   /** The provider's Retry-After, when it sent one (rate limits, 503s), or its cooldown's rest. */
   retryAfterMs?: number | undefined;
@@ -90,42 +95,12 @@ function describeAttempt(attempt: AttemptRecord): string {
     const s = Math.max(1, Math.ceil((attempt.retryAfterMs ?? 0) / 1000));
     return `${provider}: rate limited, cooling down for ${s} s, not tried`;
   }
-  if (attempt.status !== undefined) return `${provider}: HTTP ${attempt.status} (${ms})`;
-  if (outcome === 'timeout') return `${provider}: timeout after ${ms}`;
-  const detail = scrub(attempt.message);
-  return `${provider}: ${outcome.replace('_', ' ')}${detail ? `: ${detail}` : ''} (${ms})`;
-}
-
-// Shapes of credentials that could ride along in an error string: auth headers, provider
-// keys (sk-..., sk-proj-..., sk-ant-..., any case, with the `/+.=` some keys carry),
-// key=value pairs and URL user-info.
-const SECRETS: readonly [RegExp, string][] = [
-  [/\bbearer\s+\S+/gi, 'Bearer [redacted]'],
-  [/\b(?:sk|pk|rk)-[\w\-/+.=]{8,}/gi, '[redacted]'],
-  [
-    /\b((?:api[_-]?key|x-api-key|key|token|secret|password|authorization)["']?\s*[:=]\s*["']?)[^\s"'&,;]+/gi,
-    '$1[redacted]',
-  ],
-  [/\/\/[^/\s@]+@/g, '//[redacted]@'],
-];
-
-function scrub(text: string): string {
-  let clean = decoded(text).replace(/\s+/g, ' ').trim();
-  for (const [pattern, replacement] of SECRETS) clean = clean.replace(pattern, replacement);
-  return clean.length > MAX_DETAIL_CHARS ? `${clean.slice(0, MAX_DETAIL_CHARS - 1)}…` : clean;
-}
-
-/**
- * Up to three layers of JSON escapes (`\/`, `\u0073`) and percent-encoding decoded, so a
- * credential written that way has its shape again (providers/scrub.ts uses the same decoder
- * to match the configured keys themselves).
- */
-function decoded(text: string): string {
-  let out = text;
-  for (let round = 0; round < 3; round++) {
-    const next = decodeEscapes(out);
-    if (next === out) break;
-    out = next;
+  if (attempt.status !== undefined) {
+    const said =
+      attempt.upstreamMessage && redactCredentials(attempt.upstreamMessage, MAX_DETAIL_CHARS);
+    return `${provider}: HTTP ${attempt.status}${said ? `: ${said}` : ''} (${ms})`;
   }
-  return out;
+  if (outcome === 'timeout') return `${provider}: timeout after ${ms}`;
+  const detail = redactCredentials(attempt.message, MAX_DETAIL_CHARS);
+  return `${provider}: ${outcome.replace('_', ' ')}${detail ? `: ${detail}` : ''} (${ms})`;
 }
