@@ -48,6 +48,7 @@ export function mountRoutes(
     adminToken: config.auth.adminToken,
     metricsToken: config.auth.metricsToken,
     readiness: () => lifecycle.state(),
+    watchdog: config.server.watchdog,
     drain: () => lifecycle.drain(),
   });
   // What matches no route, and what throws outside one, answer through an Exchange too,

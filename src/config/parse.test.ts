@@ -28,6 +28,7 @@ describe('parseConfig: defaults', () => {
       shutdownDeadlineMs: 15_000,
       receiveTimeoutMs: 30_000,
       requestTimeoutMs: 600_000,
+      watchdog: { loops: ['health_checker/loop'], stalledIntervals: 3, leakedTasksThreshold: 0 },
       cors: { origins: [] },
     });
     expect(config.auth).toEqual({ apiKeys: [] });
@@ -300,6 +301,35 @@ describe('parseConfig: problems', () => {
         message: 'task keys are "owner/task" in snake_case, e.g. http/request',
       },
       { path: 'tasks["a/b"].graceMs', message: 'Too small: expected number to be >=0' },
+    ]);
+  });
+
+  it('checks the watchdog: loops named owner/task, k >= 1, leak threshold >= 0', () => {
+    const watchdog = {
+      loops: ['unified_cache/cleanup'],
+      stalledIntervals: 5,
+      leakedTasksThreshold: 2,
+    };
+    expect(parseConfig({ providers: [demo], server: { watchdog } }, {}).server.watchdog).toEqual(
+      watchdog,
+    );
+    expect(
+      problemsOf({
+        providers: [demo],
+        server: {
+          watchdog: { loops: ['health loop'], stalledIntervals: 0, leakedTasksThreshold: -1 },
+        },
+      }),
+    ).toEqual([
+      {
+        path: 'server.watchdog.loops[0]',
+        message: 'loops are "owner/task" in snake_case, e.g. health_checker/loop',
+      },
+      { path: 'server.watchdog.stalledIntervals', message: 'Too small: expected number to be >=1' },
+      {
+        path: 'server.watchdog.leakedTasksThreshold',
+        message: 'Too small: expected number to be >=0',
+      },
     ]);
   });
 

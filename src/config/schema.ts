@@ -54,6 +54,24 @@ const serverSchema = z.strictObject({
   receiveTimeoutMs: positiveInt().default(30_000),
   /** One request, body in to last byte out. 10 min: the OpenAI SDK's own default timeout. */
   requestTimeoutMs: positiveInt().default(600_000),
+  /**
+   * Liveness (/healthz) that knows the background loops: 503 when a critical loop has not
+   * completed an iteration in `stalledIntervals` intervals, or (when the threshold is > 0)
+   * when that many leaked tasks are still running.
+   */
+  watchdog: z
+    .strictObject({
+      loops: z
+        .array(
+          z
+            .string()
+            .regex(TASK_KEY, 'loops are "owner/task" in snake_case, e.g. health_checker/loop'),
+        )
+        .default(['health_checker/loop']),
+      stalledIntervals: positiveInt().default(3),
+      leakedTasksThreshold: nonNegativeInt().default(0),
+    })
+    .prefault({}),
   cors: z
     .strictObject({
       origins: z

@@ -17,8 +17,18 @@ export {
 export type { ExpectedFailure } from './errors.js';
 export { sleep, jittered } from './timers.js';
 export type { TaskInfo, TaskErrorHandler } from './runtime.js';
-export { CANCEL_REASONS, OUTCOMES, REJECT_REASONS } from './vocabulary.js';
-export type { CancelReason, Outcome, RejectReason, TaskKind, TaskState } from './vocabulary.js';
+export type { LoopHealth } from './loops.js';
+export { liveness } from './watchdog.js';
+export type { Liveness, StalledLoop, WatchdogOptions } from './watchdog.js';
+export { CANCEL_REASONS, ITERATION_OUTCOMES, OUTCOMES, REJECT_REASONS } from './vocabulary.js';
+export type {
+  CancelReason,
+  IterationOutcome,
+  Outcome,
+  RejectReason,
+  TaskKind,
+  TaskState,
+} from './vocabulary.js';
 export {
   CONTRACT_TASKS,
   HTTP_REQUEST,

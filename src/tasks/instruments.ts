@@ -15,9 +15,11 @@ import {
 import type { TaskDefinition } from './definition.js';
 import {
   CANCEL_REASONS,
+  ITERATION_OUTCOMES,
   OUTCOMES,
   REJECT_REASONS,
   type CancelReason,
+  type IterationOutcome,
   type Outcome,
   type RejectReason,
 } from './vocabulary.js';
@@ -145,4 +147,114 @@ export class TaskMetrics {
       rejected: byLabel(REJECT_REASONS, (reason) => this.rejected.labels({ ...l, reason })),
     };
   }
+}
+
+/** What the loop gauges read of a running loop (loops.ts's LoopHealth is one). */
+export interface LoopState {
+  readonly owner: string;
+  readonly task: string;
+  readonly intervalMs: number;
+  /** Unix ms. */
+  readonly startedAt: number;
+  /** Unix ms; undefined before the first completed iteration. */
+  readonly lastSuccessAt: number | undefined;
+}
+
+/** The per-iteration instruments of one loop name (see LoopMetrics). */
+export interface LoopInstruments {
+  readonly iterations: Record<IterationOutcome, CounterChild>;
+  readonly duration: HistogramChild;
+}
+
+/**
+ * The every() loops' self-metrics. The counter and histogram are bound when a loop of that
+ * name first starts (definitions do not say which tasks are loops), all outcomes at 0 from
+ * then on. The two gauges are state, read at scrape time from the loops running now: a
+ * loop that is not running has no interval and no last success, so neither the
+ * LlmProxyLoopStalled alert nor the watchdog can call it stalled.
+ */
+export class LoopMetrics {
+  private readonly iterations: CounterVec;
+  private readonly duration: HistogramVec;
+  private readonly bound = new Map<TaskDefinition, LoopInstruments>();
+
+  constructor(registry: Registry, running: () => readonly LoopState[]) {
+    const ot = ['owner', 'task'];
+    this.iterations = new CounterVec(
+      'llm_proxy_loop_iterations_total',
+      'Runs of every() loops, by outcome (completed|failed|cancelled).',
+      [...ot, 'outcome'],
+      registry,
+    );
+    this.duration = new HistogramVec(
+      'llm_proxy_loop_iteration_duration_seconds',
+      'Run time of one iteration of an every() loop, whatever its outcome.',
+      ot,
+      DURATION_BUCKETS,
+      registry,
+    );
+    new StateGauge(
+      'llm_proxy_loop_last_success_timestamp_seconds',
+      'Unix time of the last completed iteration of each running loop (its start until one has).',
+      registry,
+      () => running().map((l) => [l, (l.lastSuccessAt ?? l.startedAt) / 1000]),
+    );
+    new StateGauge(
+      'llm_proxy_loop_interval_seconds',
+      'Configured interval between iterations of each running loop.',
+      registry,
+      () => running().map((l) => [l, l.intervalMs / 1000]),
+    );
+  }
+
+  bind(def: TaskDefinition): LoopInstruments {
+    let m = this.bound.get(def);
+    if (m === undefined) {
+      const l = { owner: def.owner, task: def.task };
+      m = {
+        iterations: byLabel(ITERATION_OUTCOMES, (outcome) =>
+          this.iterations.labels({ ...l, outcome }),
+        ),
+        duration: this.duration.labels(l),
+      };
+      this.bound.set(def, m);
+    }
+    return m;
+  }
+}
+
+/**
+ * A gauge over owner/task whose series are computed at each scrape, so a series goes away
+ * with what it describes (GaugeVec children live forever). Where two loops of one name run
+ * at once, the first listed wins (LoopRegistry lists the stalest first).
+ */
+class StateGauge {
+  readonly type = 'gauge';
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    registry: Registry,
+    private readonly read: () => [{ owner: string; task: string }, number][],
+  ) {
+    // NOTE: the extension point metric-vec.ts uses too: any object with name/help/type/get().
+    registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  get(): { name: string; help: string; type: 'gauge'; aggregator: string; values: unknown[] } {
+    const seen = new Set<string>();
+    const values: { labels: Record<string, string>; value: number }[] = [];
+    for (const [{ owner, task }, value] of this.read()) {
+      const key = `${owner}/${task}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      values.push({ labels: { owner, task }, value });
+    }
+    const { name, help, type, aggregator } = this;
+    return { name, help, type, aggregator, values };
+  }
+
+  /** prom-client calls reset() on registry.resetMetrics(); state has nothing to reset. */
+  reset(): void {}
 }

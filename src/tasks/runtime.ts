@@ -3,6 +3,7 @@ import type { Context, Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { TaskDefinition } from './definition.js';
 import type { TaskInstruments } from './instruments.js';
+import type { LoopRegistry } from './loops.js';
 import type { TaskKind } from './vocabulary.js';
 
 export interface TaskInfo {
@@ -19,6 +20,8 @@ export type TaskErrorHandler = (error: unknown, task: TaskInfo) => void;
 
 export interface Runtime {
   instruments(def: TaskDefinition): TaskInstruments;
+  /** The every() loops running now (for the watchdog and the loop gauges). */
+  readonly loops: LoopRegistry;
   readonly tracer: Tracer | undefined;
   readonly logger: Logger;
   readonly onError: TaskErrorHandler;

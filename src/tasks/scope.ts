@@ -7,6 +7,7 @@
 import type { Context } from '@opentelemetry/api';
 import type { TaskDefinition } from './definition.js';
 import { TaskRejectedError } from './errors.js';
+import { runIteration, type Iteration, type IterationScopes } from './iteration.js';
 import type { Runtime } from './runtime.js';
 import {
   Task,
@@ -111,7 +112,9 @@ export class Scope implements TaskScope<Scope> {
 
   /**
    * A periodic loop as one long-lived task: runs never overlap, the sleep between runs ends
-   * at once on cancellation, and a failing run is reported without ending the loop.
+   * at once on cancellation, and a failing run is reported without ending the loop. Each run
+   * is an iteration of its own (iteration.ts): a finished span, linked to the loop task's,
+   * and the loop metrics; the supervisor lists the loop (loopHealth) while it runs.
    */
   every(
     def: TaskDefinition,
@@ -122,19 +125,55 @@ export class Scope implements TaskScope<Scope> {
       def,
       async (ctx) => {
         const { signal } = ctx;
-        if (!immediate && !(await sleep(jittered(intervalMs, jitter), signal))) return;
-        while (!signal.aborted) {
-          try {
-            await run(ctx);
-          } catch (error) {
-            if (signal.aborted) return;
-            this.rt.onError(error, ctx as unknown as Task<void, Scope>);
+        const loop = this.rt.loops.start(def, intervalMs);
+        const iteration: Iteration<Scope> = {
+          rt: this.rt,
+          loop,
+          ctx,
+          scopes: Scope.iterationScopes,
+          report: (error) => this.rt.onError(error, ctx as unknown as Task<void, Scope>),
+        };
+        try {
+          if (!immediate && !(await sleep(jittered(intervalMs, jitter), signal))) return;
+          while (!signal.aborted) {
+            await runIteration(iteration, run);
+            if (!(await sleep(jittered(intervalMs, jitter), signal))) return;
           }
-          if (!(await sleep(jittered(intervalMs, jitter), signal))) return;
+        } finally {
+          this.rt.loops.end(loop);
         }
       },
       { kind: 'loop' },
     );
+  }
+
+  /** How a loop iteration's scope is made and ended (iteration.ts knows no Scope). */
+  private static readonly iterationScopes: IterationScopes<Scope> = {
+    open: (loopScope, name, otelContext) => loopScope.iterationScope(name, otelContext),
+    end: (scope, loopCancelled) => scope.endIteration(loopCancelled),
+  };
+
+  /** A child scope whose tasks' spans are children of `otelContext` (a loop iteration's). */
+  private iterationScope(name: string, otelContext: Context): Scope {
+    if (this.state !== 'open') throw new TaskRejectedError('closed', name, 'scope');
+    const child = new Scope(this.rt, `${this.name}/${name}`, otelContext, this);
+    this.addChild(child);
+    return child;
+  }
+
+  /**
+   * Ends an iteration's scope. Tasks the run left running belong to the iteration: they
+   * are cancelled and awaited before the next one (runs never overlap). NOTE: when the loop
+   * itself is ending, the loop task's scope closes this one as the task settles (adopted,
+   * not awaited here), so a straggler does not hold up the loop's own settling.
+   */
+  private async endIteration(loopCancelled: boolean): Promise<void> {
+    if (this.count() === 0) {
+      this.seal();
+      this.release();
+    } else if (!loopCancelled) {
+      await this.close('scope_closed');
+    }
   }
 
   /** Closes a scope that has nothing running, synchronously. */

@@ -9,7 +9,8 @@ import type { Registry } from 'prom-client';
 import { byLabel } from '../telemetry/metric-vec.js';
 import type { TaskDefinition, TaskDefinitionOptions } from './definition.js';
 import { UndeclaredTaskError } from './errors.js';
-import { TaskMetrics, type TaskInstruments } from './instruments.js';
+import { LoopMetrics, TaskMetrics, type TaskInstruments } from './instruments.js';
+import { LoopRegistry, type LoopHealth } from './loops.js';
 import type { Runtime, TaskErrorHandler } from './runtime.js';
 import { Scope, type CloseSummary } from './scope.js';
 import type { TaskSnapshot } from './task.js';
@@ -34,11 +35,14 @@ export class Supervisor {
   readonly root: Scope;
   private readonly bound = new Map<TaskDefinition, TaskInstruments>();
   private readonly metrics: TaskMetrics;
+  private readonly loops: LoopRegistry;
   private ids = 0;
 
   constructor(options: SupervisorOptions) {
     const { registry, logger, tracer } = options;
     this.metrics = new TaskMetrics(registry, () => this.oldestAges());
+    const loopMetrics = new LoopMetrics(registry, () => this.loops.health());
+    this.loops = new LoopRegistry((def) => loopMetrics.bind(def));
     for (const declared of options.tasks) {
       const override = options.overrides?.[`${declared.owner}/${declared.task}`];
       const def: TaskDefinition =
@@ -62,6 +66,7 @@ export class Supervisor {
         if (m === undefined) throw new UndeclaredTaskError(def.owner, def.task);
         return m;
       },
+      loops: this.loops,
       tracer,
       logger,
       onError,
@@ -84,6 +89,21 @@ export class Supervisor {
   /** Tasks spawned and not yet settled, leaked ones included. */
   liveCount(): number {
     return this.root.count();
+  }
+
+  /**
+   * The every() loops running now, each with its interval and its last completed iteration
+   * (the watchdog's input), the longest without one first. A loop that ended is not listed.
+   */
+  loopHealth(): LoopHealth[] {
+    return this.loops.health();
+  }
+
+  /** Tasks declared leaked and still running (the sum of llm_proxy_tasks_leaked). */
+  leakedRunning(): number {
+    let n = 0;
+    for (const m of this.bound.values()) n += m.leaked.value;
+    return n;
   }
 
   /** Cancels everything with reason "shutdown" and waits up to the deadline. */

@@ -18,3 +18,7 @@ export type RejectReason = (typeof REJECT_REASONS)[number];
 
 export type TaskKind = 'oneshot' | 'loop' | 'daemon';
 export type TaskState = 'running' | 'cancelling' | 'settled';
+
+/** How one run of an every() loop ended (a loop has no deadline, so no timed_out). */
+export const ITERATION_OUTCOMES = ['completed', 'failed', 'cancelled'] as const;
+export type IterationOutcome = (typeof ITERATION_OUTCOMES)[number];

@@ -1,14 +1,15 @@
 /**
- * Operational routes: liveness, readiness, the Prometheus scrape, and the admin routes
- * (live tasks, drain), which need the admin token. These stay up while draining. Each
- * answers through its request's Exchange, like the proxied routes: timed and counted once.
+ * Operational routes: liveness (the watchdog: 503 naming a stalled critical loop), readiness
+ * (drain state only), the Prometheus scrape, and the admin routes (live tasks, drain), which
+ * need the admin token. These stay up while draining. Each answers through its request's
+ * Exchange, like the proxied routes: timed and counted once.
  */
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { Supervisor } from '../../tasks/index.js';
+import { liveness, type Supervisor, type WatchdogOptions } from '../../tasks/index.js';
 import type { ProxyMetrics, Route } from '../../telemetry/proxy-metrics.js';
 import { bearer, KeySet, repeatedAuthorization } from '../auth.js';
 import { errors, type ProxyError } from '../errors.js';
@@ -23,13 +24,15 @@ export interface OpsDeps {
   adminToken: string | undefined;
   metricsToken: string | undefined;
   readiness: () => 'starting' | 'ready' | 'draining' | 'stopped';
+  /** What makes /healthz fail: stalled critical loops, leaked tasks (server.watchdog). */
+  watchdog: WatchdogOptions;
   drain: () => Promise<unknown>;
 }
 
 /** An ops route's work: answers through `ex` (which counts it once the route returns). */
 type OpsHandler = (ex: Exchange) => void | Promise<void>;
 
-/** /healthz's answer never changes: serialised once. */
+/** /healthz's answer while alive never changes: serialised once. */
 const HEALTHY = JSON.stringify({ status: 'ok' });
 
 /**
@@ -66,7 +69,12 @@ export function mountOps(app: Hono<{ Bindings: HttpBindings }>, deps: OpsDeps): 
 
   app.get(
     '/healthz',
-    opsRoute(deps, '/healthz', (ex) => ex.json(200, HEALTHY)),
+    opsRoute(deps, '/healthz', (ex) => {
+      const { supervisor } = deps;
+      const alive = liveness(supervisor.loopHealth(), supervisor.leakedRunning(), deps.watchdog);
+      if (alive.status === 'ok') ex.json(200, HEALTHY);
+      else ex.json(503, JSON.stringify(alive));
+    }),
   );
   app.get(
     '/readyz',
