@@ -15,7 +15,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Frame } from '../upstream/index.js';
-import type { ProxyMetrics, Route } from '../telemetry/proxy-metrics.js';
+import { sampledTraceId, type ProxyMetrics, type Route } from '../telemetry/proxy-metrics.js';
 import { ProxyError, errors } from './errors.js';
 import {
   endSseWithError,
@@ -101,8 +101,9 @@ export class Exchange {
   }
 
   /**
-   * Counts the request once its answer is done (route, method, status, duration); later
-   * calls do nothing, so every way out of a route may call it.
+   * Counts the request once its answer is done (route, method, status, duration, and the
+   * trace as the duration's exemplar when the span is sampled); later calls do nothing, so
+   * every way out of a route may call it.
    */
   done(): void {
     if (this.counted) return;
@@ -112,6 +113,7 @@ export class Exchange {
       this.req.method ?? 'OTHER',
       this.res.statusCode,
       this.elapsedMs() / 1000,
+      this.span === undefined ? undefined : sampledTraceId(this.span.spanContext()),
     );
   }
 }

@@ -5,7 +5,7 @@
  * Runs as a `fallback_engine/attempt` task; a winning stream's attempt stays alive, holding
  * the upstream connection, until the stream has been relayed.
  */
-import type { Context } from '@opentelemetry/api';
+import { trace, type Context } from '@opentelemetry/api';
 import type { RetryConfig } from '../config/index.js';
 import {
   UpstreamError,
@@ -19,7 +19,11 @@ import { merged } from '../objects.js';
 import { Cancellation, type CancelSignal } from '../tasks/cancellation.js';
 import { sleep, TaskCancelledError, type TaskContext } from '../tasks/index.js';
 import { armTimer } from '../tasks/timers.js';
-import type { ProviderInstruments, UpstreamOutcome } from '../telemetry/proxy-metrics.js';
+import {
+  sampledTraceId,
+  type ProviderInstruments,
+  type UpstreamOutcome,
+} from '../telemetry/proxy-metrics.js';
 import { retryDelay, retryWaitMs, shouldRetry, type CircuitBreaker } from './policy/index.js';
 
 export type Answer = ChatAnswer;
@@ -117,6 +121,8 @@ export async function runAttempt<T extends Answer, C>(
   // 429 extended the cooldown) ends with that failure: the provider was tried, and the
   // client's summary must say how it failed.
   let last: UpstreamError | undefined;
+  // The upstream duration's exemplar: this attempt's trace, when sampled.
+  const traceId = sampledTraceId(trace.getSpanContext(otelContext));
   for (let attempt = 1; ; attempt++) {
     if (!cooldowns.tryAcquire(provider.name)) {
       throw last ?? new CoolingDownError(cooldowns.remainingMs(provider.name));
@@ -143,7 +149,7 @@ export async function runAttempt<T extends Answer, C>(
       breaker.onFailure(e.kind);
       cooldowns.onFailure(provider.name, e.kind, e.retryAfterMs);
       metrics.outcomes[OUTCOME[e.kind]].inc();
-      metrics.duration.observe((performance.now() - started) / 1000);
+      metrics.duration.observe((performance.now() - started) / 1000, traceId);
       const wait = retryWait(deps, attempt, e);
       if (wait === undefined) throw e;
       last = e;
@@ -169,7 +175,7 @@ export async function runAttempt<T extends Answer, C>(
       // it cannot be retried (the client already holds part of the answer).
       if (outcome !== 'ok' && outcome !== 'cancelled') breaker.onFailure(outcome);
       metrics.outcomes[outcome === 'ok' ? 'ok' : OUTCOME[outcome]].inc();
-      metrics.duration.observe((performance.now() - started) / 1000);
+      metrics.duration.observe((performance.now() - started) / 1000, traceId);
     }
     return;
   }

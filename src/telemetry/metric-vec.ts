@@ -17,6 +17,8 @@ interface ExportedValue {
   value: number;
   labels: Record<string, string | number>;
   metricName?: string;
+  /** Printed by prom-client's Registry in the OpenMetrics format only. */
+  exemplar?: { labelSet: Record<string, string>; value: number; timestamp: number };
 }
 
 abstract class Vec<Child> {
@@ -137,16 +139,34 @@ export class GaugeVec extends Vec<GaugeChild> {
   }
 }
 
+/** The latest traced observation in one bucket: an OpenMetrics exemplar. */
+export interface Exemplar {
+  traceId: string;
+  value: number;
+  /** Seconds since the epoch, as OpenMetrics writes it. */
+  timestamp: number;
+}
+
 export class HistogramChild {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
+  /**
+   * Per bucket (non-cumulative, +Inf last), the latest traced observation in it. Allocated by
+   * the first traced observation, so a histogram nothing traced observes carries none.
+   */
+  exemplars: (Exemplar | undefined)[] | undefined;
   constructor(readonly buckets: readonly number[]) {
     this.counts = new Float64Array(buckets.length);
   }
-  observe(v: number): void {
+  /**
+   * Counts `v`. With `traceId` (a sampled span's: sampledTraceId in proxy-metrics.ts) the observation also
+   * becomes its bucket's exemplar; without one this is the plain count and nothing more.
+   */
+  observe(v: number, traceId?: string): void {
     const b = this.buckets;
-    for (let i = 0; i < b.length; i++) {
+    let i = 0;
+    for (; i < b.length; i++) {
       if (v <= b[i]!) {
         this.counts[i]!++;
         break;
@@ -154,12 +174,37 @@ export class HistogramChild {
     }
     this.sum += v;
     this.count++;
+    if (traceId !== undefined) this.exemplify(i, v, traceId);
+  }
+  private exemplify(bucket: number, value: number, traceId: string): void {
+    const all = (this.exemplars ??= new Array<Exemplar | undefined>(this.buckets.length + 1));
+    const timestamp = Date.now() / 1000;
+    const e = all[bucket];
+    if (e === undefined) all[bucket] = { traceId, value, timestamp };
+    else {
+      e.traceId = traceId;
+      e.value = value;
+      e.timestamp = timestamp;
+    }
   }
   reset(): void {
     this.counts.fill(0);
     this.sum = 0;
     this.count = 0;
+    this.exemplars = undefined;
   }
+}
+
+/** One `_bucket` sample, with its exemplar when it has one (prom-client prints it in OpenMetrics). */
+function bucketSample(
+  metricName: string,
+  labels: Record<string, string | number>,
+  value: number,
+  e: Exemplar | undefined,
+): ExportedValue {
+  if (e === undefined) return { metricName, labels, value };
+  const exemplar = { labelSet: { trace_id: e.traceId }, value: e.value, timestamp: e.timestamp };
+  return { metricName, labels, value, exemplar };
 }
 
 export class HistogramVec extends Vec<HistogramChild> {
@@ -180,20 +225,15 @@ export class HistogramVec extends Vec<HistogramChild> {
   protected values(): ExportedValue[] {
     const out: ExportedValue[] = [];
     for (const { labels, child } of this.children.values()) {
+      const bucket = `${this.name}_bucket`;
+      const ex = child.exemplars;
       let cumulative = 0;
       child.buckets.forEach((le, i) => {
         cumulative += child.counts[i]!;
-        out.push({
-          metricName: `${this.name}_bucket`,
-          labels: { ...labels, le },
-          value: cumulative,
-        });
+        out.push(bucketSample(bucket, { ...labels, le }, cumulative, ex?.[i]));
       });
-      out.push({
-        metricName: `${this.name}_bucket`,
-        labels: { ...labels, le: '+Inf' },
-        value: child.count,
-      });
+      const inf = ex?.[child.buckets.length];
+      out.push(bucketSample(bucket, { ...labels, le: '+Inf' }, child.count, inf));
       out.push({ metricName: `${this.name}_sum`, labels: { ...labels }, value: child.sum });
       out.push({ metricName: `${this.name}_count`, labels: { ...labels }, value: child.count });
     }

@@ -3,6 +3,7 @@
  * (provider names) or a fixed vocabulary (routes, outcomes, results); children are bound
  * up front so the request path only increments numbers.
  */
+import { TraceFlags, type SpanContext } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import {
   byLabel,
@@ -50,6 +51,15 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const OVERHEAD_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 ];
+
+/**
+ * The trace id an observation carries as its exemplar: the span's, when it is sampled (an
+ * exemplar must open a trace the backend has), else none. Untraced requests have no span
+ * context and pay one comparison.
+ */
+export function sampledTraceId(ctx: SpanContext | undefined): string | undefined {
+  return ctx !== undefined && (ctx.traceFlags & TraceFlags.SAMPLED) !== 0 ? ctx.traceId : undefined;
+}
 
 export interface ProviderInstruments {
   readonly outcomes: Record<UpstreamOutcome, CounterChild>;
@@ -117,8 +127,11 @@ export class ProxyMetrics {
     return p;
   }
 
-  /** Counts one answered request; status is a number, so labels stay a closed set. */
-  request(route: Route, method: string, status: number, seconds: number): void {
+  /**
+   * Counts one answered request; status is a number, so labels stay a closed set. `traceId`
+   * (a sampled request's) becomes the duration's exemplar.
+   */
+  request(route: Route, method: string, status: number, seconds: number, traceId?: string): void {
     const m = method === 'GET' || method === 'POST' ? method : 'OTHER';
     const key = `${route} ${m} ${status}`;
     let c = this.countByKey.get(key);
@@ -133,7 +146,7 @@ export class ProxyMetrics {
       h = this.requestDuration.labels({ route, method: m });
       this.durationByRoute.set(dk, h);
     }
-    h.observe(seconds);
+    h.observe(seconds, traceId);
   }
 }
 

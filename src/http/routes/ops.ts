@@ -10,6 +10,7 @@ import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { liveness, type Supervisor, type WatchdogOptions } from '../../tasks/index.js';
+import { exposition } from '../../telemetry/exposition.js';
 import type { ProxyMetrics, Route } from '../../telemetry/proxy-metrics.js';
 import { bearer, KeySet, repeatedAuthorization } from '../auth.js';
 import { errors, type ProxyError } from '../errors.js';
@@ -89,7 +90,8 @@ export function mountOps(app: Hono<{ Bindings: HttpBindings }>, deps: OpsDeps): 
       const denied =
         scrape === undefined ? undefined : tokenRefusal(scrape, ex, errors.invalidKey());
       if (denied !== undefined) return ex.error(denied);
-      ex.text(200, await deps.registry.metrics(), deps.registry.contentType);
+      const { body, contentType } = await exposition(deps.registry, ex.req.headers.accept);
+      ex.text(200, body, contentType);
     }),
   );
   app.get(
