@@ -20,6 +20,7 @@ export const LAYERS = [
   ['telemetry', 'json.ts', 'objects.ts', 'version.ts'],
   ['config', 'tasks'],
   ['upstream', 'cache', 'fake-upstream'],
+  ['formats'],
   ['providers', 'routing', 'condense'],
   ['health'],
   ['http'],

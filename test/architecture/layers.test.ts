@@ -57,6 +57,8 @@ describe('the layers (eslint.config.js)', () => {
     ['src/http/probe.ts', '../app/components.js'],
     ['src/app/probe.ts', '../app.js'],
     ['src/condense/probe.ts', '../routing/engine.js'],
+    ['src/formats/probe.ts', '../providers/index.js'],
+    ['src/upstream/probe.ts', '../formats/messages/index.js'],
   ])('refuses %s importing %s', async (from, specifier) => {
     expect(await violations(from, specifier)).toEqual([
       expect.stringContaining('may import only the layers below its own'),
@@ -71,6 +73,9 @@ describe('the layers (eslint.config.js)', () => {
     ['src/cli/probe.ts', '../app.js'],
     ['src/app.ts', './app/components.js'],
     ['src/app/probe.ts', '../http/routes/ops.js'],
+    ['src/formats/probe.ts', '../upstream/index.js'],
+    ['src/providers/probe.ts', '../formats/messages/index.js'],
+    ['src/http/probe.ts', '../formats/messages/index.js'],
   ])('lets %s import %s, a layer below', async (from, specifier) => {
     expect(await violations(from, specifier)).toEqual([]);
   });
