@@ -27,7 +27,8 @@ export type {
   LogLevel,
   TaskOverrideConfig,
 } from './schema.js';
-export { PROVIDER_TYPES } from './provider-schema.js';
+export { INBOUND_APIS, PROVIDER_TYPES } from './provider-schema.js';
+export type { InboundApiName } from './provider-schema.js';
 export type {
   ProviderConfig,
   ProviderType,

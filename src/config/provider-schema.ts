@@ -7,6 +7,24 @@ import { flag, fraction, httpUrl, nonNegativeInt, optionalSecret, positiveInt } 
 
 export const PROVIDER_TYPES = ['openai', 'anthropic', 'demo'] as const;
 
+/** The inbound APIs (client wire formats) the proxy serves; see nativeApis below. */
+export const INBOUND_APIS = ['chat', 'embeddings', 'responses', 'messages', 'completions'] as const;
+export type InboundApiName = (typeof INBOUND_APIS)[number];
+
+/**
+ * `nativeApis`: the inbound APIs this provider's upstream serves in the client's own wire
+ * format. A request in one of them is passed through unchanged; any other is translated to the
+ * provider's own API, or the provider is no candidate for it.
+ */
+const nativeApis = (
+  defaults: InboundApiName[],
+  allowed: readonly InboundApiName[] = INBOUND_APIS,
+) =>
+  z
+    .array(z.enum(allowed as [InboundApiName, ...InboundApiName[]]))
+    .refine((apis) => new Set(apis).size === apis.length, 'lists an API twice')
+    .default(defaults);
+
 // Provider names become metric label values and log fields, so they are a tame alphabet.
 const PROVIDER_NAME = /^[a-z0-9_-]+$/;
 // RFC 9110 token: anything else would be rejected by undici when the request is built.
@@ -47,6 +65,7 @@ const openaiProviderSchema = z.strictObject({
   type: z.literal('openai'),
   baseUrl: httpUrl(),
   apiKey: optionalSecret(),
+  nativeApis: nativeApis(['chat', 'embeddings', 'completions']),
 });
 
 const anthropicProviderSchema = z.strictObject({
@@ -56,6 +75,8 @@ const anthropicProviderSchema = z.strictObject({
   apiKey: optionalSecret(),
   anthropicVersion: z.string().min(1).default('2023-06-01'),
   maxTokensDefault: positiveInt().default(4096),
+  // Chat is always translated to Messages: Anthropic's own API, whatever the client speaks.
+  nativeApis: nativeApis(['messages'], ['messages']),
 });
 
 const demoProviderSchema = z.strictObject({

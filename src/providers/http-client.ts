@@ -35,6 +35,8 @@ export interface UpstreamRequest {
   body?: string;
   signal: CancelSignal;
   otelContext?: Context | undefined;
+  /** Headers for this call (a passed-through API's own, e.g. anthropic-beta), over the pool's. */
+  headers?: Readonly<Record<string, string>> | undefined;
 }
 
 export class UpstreamClient {
@@ -124,7 +126,7 @@ export class UpstreamClient {
   ): Promise<T> {
     const signal = req.signal;
     if (signal.aborted) return Promise.reject(toUpstreamError(signal.reason, signal));
-    let headers = this.headers;
+    let headers = req.headers === undefined ? this.headers : merged(this.headers, req.headers);
     if (req.otelContext !== undefined && req.otelContext !== otelApi.active()) {
       headers = merged(headers, {}); // a copy: inject writes traceparent into it
       propagation.inject(req.otelContext, headers);

@@ -17,7 +17,7 @@ import {
   type StreamAnswer,
   type StreamStats,
 } from '../upstream/index.js';
-import type { Usage } from '../upstream/openai-types.js';
+import { seeChatEvent } from './native-formats.js';
 import { SseFramer } from './sse-framer.js';
 import { SseParser, type SseEvent } from './sse.js';
 import type { UpstreamBody } from './upstream-response.js';
@@ -39,10 +39,15 @@ function encode(ev: SseEvent): string {
   return `${type}data: ${ev.data.replaceAll('\n', '\ndata: ')}\n\n`;
 }
 
+/**
+ * `see` reads what one event says (usage, the end): chat's by default; a natively passed
+ * Responses or Messages stream brings its own (native-formats.ts).
+ */
 export async function openAiStream(
   body: UpstreamBody,
   signal: CancelSignal,
   capture: CaptureOptions | undefined,
+  see: (event: Record<string, unknown>, stats: StreamStats) => void = seeChatEvent,
 ): Promise<StreamAnswer> {
   const iterator = body;
   const parser = new SseParser();
@@ -50,7 +55,7 @@ export async function openAiStream(
   const stats: StreamStats = { usage: undefined, done: false, captured: capturing(capture) };
   const close = (): void => body.close();
 
-  const observe = observer(stats);
+  const observe = observer(stats, see);
 
   const first = await firstFrame(iterator, parser, framer, observe).catch((err: unknown) => {
     close();
@@ -129,7 +134,10 @@ async function firstFrame(
  * Records what events say in `stats`: the end marker, usage, the payloads when capturing.
  * Returns the index of the first invalid event (not a JSON object), or -1.
  */
-function observer(stats: StreamStats): (events: SseEvent[]) => number {
+function observer(
+  stats: StreamStats,
+  see: (event: Record<string, unknown>, stats: StreamStats) => void,
+): (events: SseEvent[]) => number {
   return (events) => {
     for (let i = 0; i < events.length; i++) {
       const data = events[i]!.data;
@@ -152,8 +160,7 @@ function observer(stats: StreamStats): (events: SseEvent[]) => number {
       }
       if (!isRecord(parsed)) return i;
       stats.captured?.push(data);
-      const usage = parsed['usage'] as Usage | null | undefined;
-      if (usage != null) stats.usage = usage;
+      see(parsed, stats);
     }
     return -1;
   };

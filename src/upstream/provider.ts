@@ -4,7 +4,7 @@
  * frame has already arrived (so a race can pick the first provider to yield a chunk).
  */
 import type { Context } from '@opentelemetry/api';
-import type { ProviderConfig } from '../config/index.js';
+import type { InboundApiName, ProviderConfig } from '../config/index.js';
 import type { ChatCompletionRequest, EmbeddingsRequest, Usage } from './openai-types.js';
 import type { CancelSignal } from '../tasks/cancellation.js';
 import type { CaptureOptions, CapturedPayloads } from './captured.js';
@@ -52,14 +52,35 @@ export interface StreamStats {
 
 export type ChatAnswer = JsonAnswer | StreamAnswer;
 
+/**
+ * A request in an inbound API the provider's upstream serves natively (its `nativeApis`):
+ * passed through unchanged, and its answer (JSON, or SSE frames) comes back in that same API's
+ * wire format. `usage` and the stream's `done` are read from that format.
+ */
+export interface NativeRequest {
+  api: InboundApiName;
+  /** The body to send: the client's, byte for byte, unless the proxy had to change it. */
+  bodyText: string;
+  stream: boolean;
+  /** Client headers the API defines (e.g. anthropic-beta), already filtered by the route. */
+  headers?: Readonly<Record<string, string>> | undefined;
+}
+
 export interface Provider {
   readonly name: string;
   readonly config: ProviderConfig;
+  /** The inbound APIs `native()` passes through (chat and embeddings via their own methods). */
+  readonly nativeApis: ReadonlySet<InboundApiName>;
   chat(
     req: ChatCompletionRequest,
     opts: CallOptions & { capture?: CaptureOptions | undefined },
   ): Promise<ChatAnswer>;
   embeddings(req: EmbeddingsRequest, opts: CallOptions): Promise<JsonAnswer>;
+  /** Passes a request in one of `nativeApis` through; absent when it has none beyond chat. */
+  native?(
+    req: NativeRequest,
+    opts: CallOptions & { capture?: CaptureOptions | undefined },
+  ): Promise<ChatAnswer>;
   /** A cheap liveness probe (a models list, or a 1-token completion when configured). */
   probe(opts: CallOptions): Promise<void>;
   /** Closes connection pools. */

@@ -35,6 +35,7 @@ function engineFor(mode: 'sequential' | 'parallel', behaviours: Record<string, B
   const providers: Provider[] = config.providers.map((pc) => ({
     name: pc.name,
     config: pc,
+    nativeApis: new Set(['chat', 'embeddings']),
     chat: (_req, opts) => behaviours[pc.name]!(opts.signal),
     embeddings: () => Promise.reject(new Error('not used')),
     probe: () => Promise.resolve(),

@@ -3,8 +3,9 @@
  * translated (system prompt, tools, stop reasons, usage), and streamed events are
  * re-encoded as OpenAI chunks as each one arrives.
  */
-import type { AnthropicProviderConfig } from '../../config/index.js';
+import type { AnthropicProviderConfig, InboundApiName } from '../../config/index.js';
 import { UpstreamClient } from '../http-client.js';
+import { passThrough } from '../native.js';
 import type { ChatCompletionRequest, EmbeddingsRequest } from '../../upstream/openai-types.js';
 import {
   UpstreamError,
@@ -12,6 +13,7 @@ import {
   type CaptureOptions,
   type ChatAnswer,
   type JsonAnswer,
+  type NativeRequest,
   type Provider,
 } from '../../upstream/index.js';
 import { AnthropicStreamTranslator } from './stream.js';
@@ -23,10 +25,12 @@ import type { AnthropicMessage, AnthropicMessagesRequest } from './types.js';
 
 export class AnthropicProvider implements Provider {
   readonly name: string;
+  readonly nativeApis: ReadonlySet<InboundApiName>;
   private readonly client: UpstreamClient;
 
   constructor(readonly config: AnthropicProviderConfig) {
     this.name = config.name;
+    this.nativeApis = new Set(config.nativeApis);
     this.client = new UpstreamClient({
       baseUrl: config.baseUrl,
       headers: {
@@ -97,6 +101,14 @@ export class AnthropicProvider implements Provider {
         },
       }),
     );
+  }
+
+  /** A Messages request passed through, with the client's anthropic-version/-beta headers. */
+  native(
+    req: NativeRequest,
+    opts: CallOptions & { capture?: CaptureOptions | undefined },
+  ): Promise<ChatAnswer> {
+    return passThrough(this.client, req, opts);
   }
 
   probe(opts: CallOptions): Promise<void> {

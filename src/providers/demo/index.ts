@@ -5,7 +5,7 @@
  * cancellation, so the spawner's leak detection can be seen at work.
  */
 import { createHash } from 'node:crypto';
-import type { DemoProviderConfig } from '../../config/index.js';
+import type { DemoProviderConfig, InboundApiName } from '../../config/index.js';
 import { sleep } from '../../tasks/index.js';
 import type {
   ChatCompletionRequest,
@@ -30,8 +30,12 @@ import type { CancelSignal } from '../../tasks/cancellation.js';
 /** A signal nothing ever aborts: what an adapter that ignores cancellation effectively uses. */
 const NEVER = new AbortController().signal;
 
+/** The demo answers in Chat Completions' and Embeddings' formats: other APIs translate to chat. */
+const DEMO_APIS: ReadonlySet<InboundApiName> = new Set(['chat', 'embeddings']);
+
 export class DemoProvider implements Provider {
   readonly name: string;
+  readonly nativeApis = DEMO_APIS;
   private seq = 0;
 
   constructor(readonly config: DemoProviderConfig) {

@@ -2,9 +2,10 @@
  * Any OpenAI-compatible API (OpenAI, vLLM, Ollama, llama.cpp, Groq, ...): requests and
  * answers pass through in the same wire format; streams are forwarded byte for byte.
  */
-import type { OpenAIProviderConfig } from '../../config/index.js';
+import type { InboundApiName, OpenAIProviderConfig } from '../../config/index.js';
 import { isRecord } from '../../json.js';
 import { UpstreamClient } from '../http-client.js';
+import { passThrough } from '../native.js';
 import { openAiStream } from '../openai-stream.js';
 import type {
   ChatCompletion,
@@ -17,15 +18,18 @@ import {
   type CaptureOptions,
   type ChatAnswer,
   type JsonAnswer,
+  type NativeRequest,
   type Provider,
 } from '../../upstream/index.js';
 
 export class OpenAIProvider implements Provider {
   readonly name: string;
+  readonly nativeApis: ReadonlySet<InboundApiName>;
   private readonly client: UpstreamClient;
 
   constructor(readonly config: OpenAIProviderConfig) {
     this.name = config.name;
+    this.nativeApis = new Set(config.nativeApis);
     this.client = new UpstreamClient({
       baseUrl: config.baseUrl,
       headers: {
@@ -73,6 +77,13 @@ export class OpenAIProvider implements Provider {
     if (!Array.isArray((value as { data?: unknown } | null)?.data))
       throw new UpstreamError('invalid_response', 'embeddings answer without data from provider');
     return { kind: 'json', body: text, usage: (value as ChatCompletion).usage };
+  }
+
+  native(
+    req: NativeRequest,
+    opts: CallOptions & { capture?: CaptureOptions | undefined },
+  ): Promise<ChatAnswer> {
+    return passThrough(this.client, req, opts);
   }
 
   probe(opts: CallOptions): Promise<void> {
