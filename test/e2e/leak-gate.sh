@@ -4,7 +4,10 @@
 # Prometheus loading the project's rules. Mixed traffic (races, streams, clients leaving
 # mid-stream and mid-request, cache hits, embeddings, condensing, 4xx) must leave no leaked
 # and, after a drain, no active task; every dashboard query and recording rule must return
-# data. Then the negative control: a provider that ignores cancellation must be reported by
+# data. The proxy exports its traces to a loopback OTLP receiver (test/e2e/otlp-receiver.js):
+# every every() loop run must arrive as its own finished span, and Prometheus (exemplar
+# storage on, scraping OpenMetrics) must hold latency exemplars naming traces it received.
+# Then the negative control: a provider that ignores cancellation must be reported by
 # check-leaks and by the LlmProxyTaskLeaked alert, or the gate proves nothing.
 #
 # Usage: bash test/e2e/leak-gate.sh    (after `npm test`; builds dist/ if missing)
@@ -113,13 +116,17 @@ WAIT=(run node "$ROOT/test/e2e/wait.js")
 PROMQL=(run node "$ROOT/test/e2e/promql.js")
 TRAFFIC=(run node "$ROOT/test/e2e/traffic.js")
 
-read -r REDIS_PORT FAST_PORT SLOW_PORT PROXY_PORT PROM_PORT <<<"$("${WAIT[@]}" free-ports 5)"
+read -r REDIS_PORT FAST_PORT SLOW_PORT PROXY_PORT PROM_PORT OTLP_PORT <<<"$("${WAIT[@]}" free-ports 6)"
 secret() { node -e 'process.stdout.write(require("node:crypto").randomBytes(12).toString("hex"))'; }
 export E2E_PROXY_PORT="$PROXY_PORT" E2E_REDIS_PORT="$REDIS_PORT"
 export E2E_FAST_URL="http://127.0.0.1:$FAST_PORT/v1" E2E_SLOW_URL="http://127.0.0.1:$SLOW_PORT/v1"
 export E2E_API_KEY="e2e-$(secret)" E2E_ADMIN_TOKEN="e2e-admin-$(secret)"
 export E2E_PROXY_URL="http://127.0.0.1:$PROXY_PORT"
 PROXY="$E2E_PROXY_URL"
+SPANS="$WORK/spans.jsonl"
+# Tracing on, in the default protocol (http/protobuf), batches sent every second.
+export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$OTLP_PORT" OTEL_SERVICE_NAME=llm-proxy-e2e
+export OTEL_BSP_SCHEDULE_DELAY=1000
 PROM="http://127.0.0.1:$PROM_PORT"
 
 start_proxy() { # start_proxy NAME CONFIG
@@ -160,24 +167,26 @@ redis_entries() { # response-cache entries the proxy's write-behind queue stored
 }
 
 # ---------------------------------------------------------------- 1. services and the proxy
-log "1. redis-server :$REDIS_PORT, fake upstreams fast :$FAST_PORT and slow :$SLOW_PORT, proxy :$PROXY_PORT"
+log "1. redis-server :$REDIS_PORT, fake upstreams fast :$FAST_PORT and slow :$SLOW_PORT, OTLP receiver :$OTLP_PORT, proxy :$PROXY_PORT"
 start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK"
 # fast: answers in 30 ms but streams 20 chunks 15 ms apart (a client can leave mid-stream)
 # and fails 5% of calls (retries, 5xx outcomes); slow: 400 ms, so it loses every race.
 start fast "${CLI[@]}" fake-upstream --port "$FAST_PORT" --name fast --latency-ms 30 \
   --stream-chunks 20 --chunk-delay-ms 15 --fail-rate 0.05 --seed 7
 start slow "${CLI[@]}" fake-upstream --port "$SLOW_PORT" --name slow --latency-ms 400
+start otlp node "$ROOT/test/e2e/otlp-receiver.js" serve "$OTLP_PORT" "$SPANS"
 "${WAIT[@]}" --pid "${PID_OF[redis]}" --timeout-ms 10000 tcp "$REDIS_PORT" || die "redis-server did not start"
 "${WAIT[@]}" --pid "${PID_OF[fast]}" --timeout-ms 10000 tcp "$FAST_PORT" || die "fake upstream fast did not start"
 "${WAIT[@]}" --pid "${PID_OF[slow]}" --timeout-ms 10000 tcp "$SLOW_PORT" || die "fake upstream slow did not start"
+"${WAIT[@]}" --pid "${PID_OF[otlp]}" --timeout-ms 10000 tcp "$OTLP_PORT" || die "the OTLP receiver did not start"
 start_proxy proxy proxy.yaml
 echo "proxy ready at $PROXY"
 
 # ---------------------------------------------------------------- 2. Prometheus
-log "2. prometheus :$PROM_PORT scraping $PROXY every 1s, rules from prometheus/rules/"
+log "2. prometheus :$PROM_PORT scraping $PROXY every 1s (OpenMetrics, exemplars kept), rules from prometheus/rules/"
 bash prometheus/render-ci-config.sh "127.0.0.1:$PROXY_PORT" "$WORK/prometheus.yml"
 start prometheus prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-  --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn
+  --web.listen-address="127.0.0.1:$PROM_PORT" --log.level=warn --enable-feature=exemplar-storage
 "${WAIT[@]}" --pid "${PID_OF[prometheus]}" --timeout-ms 30000 http "$PROM/-/ready" || die "prometheus did not become ready"
 "${PROMQL[@]}" wait "$PROM" 'up{job="llm-proxy"} == 1' ||
   die "prometheus never scraped the proxy (up{job=\"llm-proxy\"})"
@@ -190,6 +199,15 @@ entries="$(redis_entries || echo 0)"
 if [ "$entries" -gt 0 ]; then pass "cache entries written behind to Redis ($entries)"; else
   fail "cache entries written behind to Redis (none under e2e:v1:resp:*)"
 fi
+
+# ---------------------------------------------------------------- 3b. traces and exemplars
+log "3b. per-iteration loop spans at the OTLP receiver; latency exemplars in Prometheus"
+check "every run of the cache cleanup and health loops arrives as its own finished span" \
+  run node "$ROOT/test/e2e/otlp-receiver.js" loops "$SPANS" unified_cache/cleanup health_checker/loop
+for metric in llm_proxy_http_request_duration_seconds_bucket llm_proxy_upstream_duration_seconds_bucket; do
+  check "$metric has exemplars naming traces the receiver got" \
+    "${PROMQL[@]}" exemplars "$PROM" "$metric" "$SPANS"
+done
 
 # ---------------------------------------------------------------- 4. leak check with drain
 log "4. check-leaks --drain (must exit 0)"

@@ -9,6 +9,10 @@
  *                                                         prometheus/rules/alerts.yml) is true
  *                                                         and Prometheus shows it pending/firing
  *   node test/e2e/promql.js quiet PROM_URL ALERT          ALERT's expression is empty (once)
+ *   node test/e2e/promql.js exemplars PROM_URL METRIC [SPANS]  /api/v1/query_exemplars has
+ *                                                         exemplars of METRIC with a 32-hex
+ *                                                         trace_id, one of them a trace in
+ *                                                         SPANS (otlp-receiver.js's file)
  * Empty queries are retried until E2E_QUERY_RETRY_MS (30000) has passed since the first.
  * Exit 0 when every query returned data, 1 otherwise (with a table of the failures).
  */
@@ -17,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { sleep } from '../../dist/tasks/timers.js';
+import { readSpans } from './otlp-receiver.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const forever = new AbortController().signal;
@@ -265,16 +270,66 @@ async function alert(prom, name) {
   return report(results);
 }
 
-const [command, prom, arg] = process.argv.slice(2);
+/** The trace ids of METRIC's exemplars Prometheus stored in the last 15 minutes. */
+async function exemplarTraceIds(prom, metric) {
+  const url = new URL('/api/v1/query_exemplars', prom);
+  const now = Date.now() / 1000;
+  url.searchParams.set('query', metric);
+  url.searchParams.set('start', String(now - 900));
+  url.searchParams.set('end', String(now + 60));
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    const body = await res.json();
+    if (body.status !== 'success') return { error: `${body.errorType}: ${body.error}` };
+    const ids = body.data.flatMap((series) => series.exemplars.map((e) => e.labels.trace_id));
+    return { ids };
+  } catch (err) {
+    return { error: `unreachable: ${err?.cause?.message ?? err}` };
+  }
+}
+
+/**
+ * Exemplars arrived: Prometheus (with exemplar storage) has some on METRIC, every one with a
+ * 32-hex trace_id, and (given the receiver's file) one names a trace the proxy exported.
+ */
+async function exemplars(prom, metric, spansFile) {
+  const until = Date.now() + retryMs;
+  let why = 'none';
+  for (;;) {
+    const { ids, error } = await exemplarTraceIds(prom, metric);
+    const traces = new Set(spansFile ? readSpans(spansFile).map((s) => s.traceId) : []);
+    if (error !== undefined) why = error;
+    else if (ids.length === 0) why = 'no exemplar stored';
+    else if (!ids.every((id) => /^[0-9a-f]{32}$/.test(id ?? ''))) {
+      why = `an exemplar without a 32-hex trace_id: ${ids.find((id) => !/^[0-9a-f]{32}$/.test(id ?? ''))}`;
+    } else if (spansFile && !ids.some((id) => traces.has(id))) {
+      why = `${ids.length} exemplars, none a trace the receiver got (${traces.size} traces)`;
+    } else {
+      const seen = spansFile
+        ? `, ${ids.filter((id) => traces.has(id)).length} of them received traces`
+        : '';
+      console.log(`${metric}: ${ids.length} exemplars with a trace_id${seen}`);
+      return 0;
+    }
+    if (Date.now() >= until) break;
+    await sleep(1_000, forever);
+  }
+  console.log(`${metric}: ${why}`);
+  return 1;
+}
+
+const [command, prom, arg, arg2] = process.argv.slice(2);
 const commands = {
   wait: () => waitFor(prom, arg),
   check: () => check(prom),
   alert: () => alert(prom, arg),
   quiet: () => quiet(prom, arg),
+  exemplars: () => exemplars(prom, arg, arg2),
 };
 if (commands[command] === undefined || prom === undefined) {
   console.error(
-    'usage: promql.js (wait PROM_URL EXPR | check PROM_URL | (alert|quiet) PROM_URL ALERT)',
+    'usage: promql.js (wait PROM_URL EXPR | check PROM_URL | (alert|quiet) PROM_URL ALERT |' +
+      ' exemplars PROM_URL METRIC [SPANS_FILE])',
   );
   process.exitCode = 2;
 } else {
