@@ -3,6 +3,11 @@
  * `health_checker/probe` task per provider, each bounded by the probe timeout. Results feed
  * routing (unhealthy providers are skipped while others can serve) and
  * llm_proxy_provider_up / llm_proxy_provider_health.
+ * Loud on purpose: every change of a provider's state is logged once with the probe's
+ * reason (the first verdict out of `unknown` included), info when it comes up and warn when
+ * it goes down; and a provider refusing its probes before any verdict (a 401, 403 or 404:
+ * a wrong key, a baseUrl without its API root) gets one warn line at once naming the likely
+ * cause, rather than a quiet llm_proxy_provider_up 0 some intervals later.
  */
 import type { Logger } from 'pino';
 import type { HealthCheckConfig } from '../config/index.js';
@@ -10,7 +15,14 @@ import type { Provider } from '../upstream/index.js';
 import type { ProviderHealth } from '../routing/policy/index.js';
 import { HEALTH_LOOP, HEALTH_PROBE, type Scope, type TaskContext } from '../tasks/index.js';
 import { HEALTH_STATES, type ProxyMetrics } from '../telemetry/proxy-metrics.js';
-import { initialHealth, nextHealth, type HealthTracker, type ProbeResult } from './health-state.js';
+import {
+  initialHealth,
+  nextHealth,
+  type HealthTracker,
+  type ProbeFailure,
+  type ProbeResult,
+} from './health-state.js';
+import { likelyCause, probeFailure } from './probe-failure.js';
 
 /** Where probe results come from: probing ourselves, or (with Redis) a shared source. */
 export interface ProbeSource {
@@ -42,6 +54,8 @@ export const localProbes: ProbeSource = {
 export class HealthChecker {
   private readonly trackers = new Map<string, HealthTracker>();
   private readonly probed: readonly Provider[];
+  /** Providers whose refusal at start-up has been logged (once each). */
+  private readonly refusalLogged = new Set<string>();
 
   constructor(private readonly opts: HealthCheckerOptions) {
     this.probed = opts.providers.filter((p) => p.config.enabled);
@@ -78,7 +92,7 @@ export class HealthChecker {
     const result = await handle.settled;
     return result.outcome === 'completed'
       ? { ok: true, latencyMs: performance.now() - started }
-      : { ok: false };
+      : { ok: false, failure: probeFailure(result, this.opts.config.timeoutMs) };
   }
 
   record(name: string, result: ProbeResult): void {
@@ -89,11 +103,42 @@ export class HealthChecker {
     m.up.set(after.state === 'unhealthy' ? 0 : 1);
     const shown = after.state === 'unknown' ? 'healthy' : after.state;
     for (const s of HEALTH_STATES) m.health[s].set(s === shown ? 1 : 0);
-    if (after.state !== before.state && before.state !== 'unknown') {
-      this.opts.logger.warn(
-        { provider: name, from: before.state, to: after.state },
-        'provider health changed',
-      );
-    }
+    if (!result.ok && result.failure !== undefined && before.state === 'unknown')
+      this.refusedAtStart(name, result.failure);
+    if (after.state !== before.state) this.changed(name, before.state, after.state, result);
+  }
+
+  /** One line per change of state: info when the provider comes up, warn when it goes down. */
+  private changed(name: string, from: string, to: string, result: ProbeResult): void {
+    const reason = result.ok
+      ? `probe answered in ${Math.round(result.latencyMs)} ms` +
+        (to === 'degraded' ? ` (over healthCheck.degradedLatencyMs)` : '')
+      : (result.failure?.reason ?? 'probe failed');
+    const cause =
+      result.ok || result.failure === undefined ? undefined : likelyCause(result.failure);
+    const fields = {
+      provider: name,
+      from,
+      to,
+      reason,
+      ...(cause === undefined ? {} : { likelyCause: cause }),
+    };
+    const line = `provider health changed: ${name} ${from} -> ${to}: ${reason}`;
+    if (to === 'unhealthy') this.opts.logger.warn(fields, line);
+    else this.opts.logger.info(fields, line);
+  }
+
+  /**
+   * A refusal before the provider's first verdict that points at its configuration: one warn
+   * line, at once, naming the likely cause and quoting the upstream.
+   */
+  private refusedAtStart(name: string, failure: ProbeFailure): void {
+    const cause = likelyCause(failure);
+    if (cause === undefined || this.refusalLogged.has(name)) return;
+    this.refusalLogged.add(name);
+    this.opts.logger.warn(
+      { provider: name, status: failure.status, reason: failure.reason, likelyCause: cause },
+      `provider ${name} refused its health probe with ${failure.reason}; likely cause: ${cause}`,
+    );
   }
 }

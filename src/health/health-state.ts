@@ -16,7 +16,17 @@ export function initialHealth(): HealthTracker {
   return { state: 'unknown', failures: 0, successes: 0 };
 }
 
-export type ProbeResult = { ok: true; latencyMs: number } | { ok: false };
+/** Why a probe failed, for the log lines (see probe-failure.ts). */
+export interface ProbeFailure {
+  /** The upstream's HTTP status, when it answered with one. */
+  status?: number | undefined;
+  /** The upstream's error code (OpenAI's `code`), when it gave one. */
+  code?: string | undefined;
+  /** One short line: "HTTP 401: Incorrect API key provided.", "no answer within 5000 ms". */
+  reason: string;
+}
+
+export type ProbeResult = { ok: true; latencyMs: number } | { ok: false; failure?: ProbeFailure };
 
 export function nextHealth(
   t: HealthTracker,

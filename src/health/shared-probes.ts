@@ -8,7 +8,7 @@
  *   set, in Lua). It expires after a few intervals, so when a holder dies another replica
  *   takes over within one expiry; a holder that stops releases its locks at once.
  * - The holder probes (the health checker's probe: a `health_checker/probe` task) and
- *   publishes `${prefix}:v1:health:result:${provider}` = {ok, latencyMs, at, by}.
+ *   publishes `${prefix}:v1:health:result:${provider}` = {ok, latencyMs, at, by, failure?}.
  * - The others use each published result once, if it is fresh (see newsFrom). A stale one
  *   is no news: health stays as it was rather than being fed an old probe.
  * - Redis trouble never costs health: a provider whose lock or result can't be read this

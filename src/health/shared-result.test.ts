@@ -25,6 +25,39 @@ describe('published result wire form', () => {
     });
   });
 
+  it("round-trips a failed probe's reason, status and code", () => {
+    const failure = { status: 401, code: 'invalid_api_key', reason: 'HTTP 401: Incorrect key.' };
+    expect(decodeResult(encodeResult({ ok: false, failure }, 3_000, 'c'))).toEqual({
+      ok: false,
+      latencyMs: null,
+      at: 3_000,
+      by: 'c',
+      failure,
+    });
+    const news = newsFrom(
+      decodeResult(encodeResult({ ok: false, failure }, 3_000, 'c')),
+      undefined,
+      3_100,
+      400,
+    );
+    expect(news).toEqual({ ok: false, failure });
+  });
+
+  it('reads a failure without its reason as a failure without details', () => {
+    const text = '{"ok":false,"latencyMs":null,"at":1,"by":"a","failure":{"status":"401"}}';
+    expect(decodeResult(text)).toEqual({ ok: false, latencyMs: null, at: 1, by: 'a' });
+    const cut = decodeResult(
+      JSON.stringify({
+        ok: false,
+        latencyMs: null,
+        at: 1,
+        by: 'a',
+        failure: { reason: 'x'.repeat(5_000), status: 4.5 },
+      }),
+    );
+    expect(cut?.failure).toEqual({ reason: 'x'.repeat(400) });
+  });
+
   it.each([
     ['absent', null],
     ['not JSON', '{"ok":'],

@@ -4,8 +4,8 @@
  * Results read back are validated: anything malformed (another writer, a schema change) is
  * treated like no result at all.
  */
-import type { ProbeResult } from './health-state.js';
-import { parseRecord } from '../json.js';
+import type { ProbeFailure, ProbeResult } from './health-state.js';
+import { isRecord, parseRecord } from '../json.js';
 
 /** Schema version in every key, so a release that changes the format reads nothing older. */
 export const SHARED_HEALTH_SCHEMA = 'v1';
@@ -34,7 +34,12 @@ export interface PublishedResult {
   at: number;
   /** Instance id of the publisher. */
   by: string;
+  /** Why the probe failed, when it did (so every replica's log can say why). */
+  failure?: ProbeFailure;
 }
+
+/** The longest failure reason read back: anything longer is cut. */
+const MAX_REASON_CHARS = 400;
 
 export function encodeResult(result: ProbeResult, at: number, by: string): string {
   const published: PublishedResult = {
@@ -43,6 +48,7 @@ export function encodeResult(result: ProbeResult, at: number, by: string): strin
     at,
     by,
   };
+  if (!result.ok && result.failure !== undefined) published.failure = result.failure;
   return JSON.stringify(published);
 }
 
@@ -56,7 +62,19 @@ export function decodeResult(text: string | null): PublishedResult | undefined {
   if (typeof at !== 'number' || !Number.isFinite(at)) return undefined;
   if (ok && (typeof latencyMs !== 'number' || !Number.isFinite(latencyMs) || latencyMs < 0))
     return undefined;
-  return { ok, latencyMs: ok ? (latencyMs as number) : null, at, by };
+  const result: PublishedResult = { ok, latencyMs: ok ? (latencyMs as number) : null, at, by };
+  const failure = ok ? undefined : decodeFailure(raw.failure);
+  if (failure !== undefined) result.failure = failure;
+  return result;
+}
+
+/** A published failure's reason, status and code; undefined when absent or malformed. */
+function decodeFailure(raw: unknown): ProbeFailure | undefined {
+  if (!isRecord(raw) || typeof raw.reason !== 'string') return undefined;
+  const failure: ProbeFailure = { reason: raw.reason.slice(0, MAX_REASON_CHARS) };
+  if (Number.isInteger(raw.status)) failure.status = raw.status as number;
+  if (typeof raw.code === 'string') failure.code = raw.code;
+  return failure;
 }
 
 /**
@@ -73,5 +91,8 @@ export function newsFrom(
   if (published === undefined || now - published.at > maxAgeMs) return undefined;
   if (lastUsed !== undefined && lastUsed.at === published.at && lastUsed.by === published.by)
     return undefined;
-  return published.ok ? { ok: true, latencyMs: published.latencyMs ?? 0 } : { ok: false };
+  if (published.ok) return { ok: true, latencyMs: published.latencyMs ?? 0 };
+  return published.failure === undefined
+    ? { ok: false }
+    : { ok: false, failure: published.failure };
 }
