@@ -13,6 +13,7 @@ import { proxiedRoute, type ProxyHandler, type ProxyRequestDeps } from '../http/
 import type { InboundApi } from '../http/inbound/api.js';
 import { inboundHandler, type PipelineDeps } from '../http/inbound/pipeline.js';
 import { chatCompletionsApi } from '../http/routes/chat.js';
+import { completionsApi } from '../http/routes/completions.js';
 import { embeddingsApi } from '../http/routes/embeddings.js';
 import { modelResponse, modelsResponse } from '../http/routes/models.js';
 import { mountOps } from '../http/routes/ops.js';
@@ -102,6 +103,7 @@ function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycl
     inboundHandler(pipeline, inbound);
   hono.post('/v1/chat/completions', proxied('/v1/chat/completions', api(chatCompletionsApi)));
   hono.post('/v1/embeddings', proxied('/v1/embeddings', api(embeddingsApi)));
+  hono.post('/v1/completions', proxied('/v1/completions', api(completionsApi)));
   hono.get(
     '/v1/models',
     proxied('/v1/models', (_ctx, ex) => {

@@ -111,6 +111,13 @@ export const errors = {
         "the proxy's config, then send it as 'Authorization: Bearer <adminToken>'.",
       { code: 'admin_disabled' },
     ),
+  /** The model is served, but by no provider that can take this inbound API. */
+  apiNotServed: (model: string, route: string, hint: string) =>
+    new ProxyError(
+      400,
+      `No provider serving the model '${model}' can take ${route}: ${hint}`,
+      { code: 'unsupported_api', param: 'model' },
+    ),
   unknownModel: (model: string) =>
     new ProxyError(
       404,

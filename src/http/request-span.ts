@@ -37,10 +37,13 @@ export function finishServerSpan(span: Span, status: number): void {
   if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
 }
 
+/** `gen_ai.operation.name` values (OTel GenAI semantic conventions) of the inbound APIs. */
+export type GenAiOperation = 'chat' | 'embeddings' | 'text_completion';
+
 /** GenAI attributes: what was asked, who answered, what it cost. */
 export function genAiRequest(
   span: Span | undefined,
-  operation: 'chat' | 'embeddings',
+  operation: GenAiOperation,
   body: { model: string; temperature?: number | null; max_tokens?: number | null },
 ): void {
   if (span === undefined) return;

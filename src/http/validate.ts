@@ -148,6 +148,38 @@ const embeddingsSchema = z.looseObject({
   user: z.string().max(512).nullish(),
 });
 
+/**
+ * Legacy completions: what the proxy reads (model, prompt, stream); every other field goes to
+ * the upstream unchanged (it is passed through, never translated).
+ */
+const completionsSchema = z.looseObject({
+  model: z.string().min(1).max(256),
+  prompt: z.union([
+    text,
+    z.array(text).min(1),
+    z.array(z.number().int()).min(1),
+    z.array(z.array(z.number().int())).min(1),
+  ]),
+  stream: z.boolean().nullish(),
+  max_tokens: z.number().int().min(0).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+});
+
+export interface CompletionsRequest {
+  model: string;
+  prompt: string | string[] | number[] | number[][];
+  stream?: boolean | null;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  [field: string]: unknown;
+}
+
+export function parseCompletionsRequest(body: unknown): CompletionsRequest {
+  const r = completionsSchema.safeParse(body);
+  if (!r.success) fail(r.error);
+  return r.data as CompletionsRequest;
+}
+
 /** Embeddings' optional fields that chat-style clients send as `null` to mean "not given". */
 const EMBEDDINGS_NULLABLE = ['encoding_format', 'dimensions', 'user'] as const;
 

@@ -59,6 +59,9 @@ export interface Win<T extends Answer> {
  */
 export type Consume<T extends Answer, R, C = unknown> = (win: Win<T>, call: C) => Promise<R>;
 
+/** Whether a provider can take a request's inbound API (natively or translated). */
+export type Eligible = (provider: Provider) => boolean;
+
 /** What `run` resolves with once the winner's attempt has ended: who won, and what consuming returned. */
 export interface Routed<R> {
   provider: string;
@@ -103,13 +106,23 @@ export class FallbackEngine {
     return { name, type: p?.config.type ?? 'unknown' };
   }
 
-  /** Whether any enabled provider serves this model. */
-  serves(model: string): boolean {
-    return this.deps.providers.some((p) => p.config.enabled && p.config.models.includes(model));
+  /**
+   * Whether any enabled provider serves this model (and, given `eligible`, can take the
+   * request's API: natively or by translation).
+   */
+  serves(model: string, eligible?: Eligible): boolean {
+    return this.deps.providers.some(
+      (p) =>
+        p.config.enabled &&
+        p.config.models.includes(model) &&
+        (eligible === undefined || eligible(p)),
+    );
   }
 
-  candidates(model: string): Provider[] {
-    const infos = this.deps.providers.map((p) => ({
+  candidates(model: string, eligible?: Eligible): Provider[] {
+    const providers =
+      eligible === undefined ? this.deps.providers : this.deps.providers.filter(eligible);
+    const infos = providers.map((p) => ({
       name: p.name,
       priority: p.config.priority,
       models: p.config.models,
@@ -123,7 +136,8 @@ export class FallbackEngine {
 
   /**
    * Runs `op` for `call` against the model's candidates inside the request task `req`; the
-   * first answer is passed to `consume` inside its attempt's task. Settles once that attempt has ended,
+   * first answer is passed to `consume` inside its attempt's task. Only providers `eligible`
+   * for the request's API are candidates (all, when absent). Settles once that attempt has ended,
    * with what `consume` returned (or its error), or with a RoutingFailure.
    */
   run<T extends Answer, R, C>(
@@ -132,11 +146,12 @@ export class FallbackEngine {
     call: C,
     op: Operation<T, C>,
     consume: Consume<T, R, C>,
+    eligible?: Eligible,
   ): Promise<Routed<R>> {
-    if (!this.serves(model)) {
+    if (!this.serves(model, eligible)) {
       return Promise.reject(new RoutingFailure({ kind: 'unknown_model', model }));
     }
-    const candidates = this.candidates(model);
+    const candidates = this.candidates(model, eligible);
     const plan = new LaunchPlan(this.schedule(candidates.length));
     const race = new Race(this.deps, this.breakers, req, candidates, plan, call, op, consume);
     return race.start();

@@ -18,6 +18,7 @@ import {
 export const ROUTES = [
   '/v1/chat/completions',
   '/v1/embeddings',
+  '/v1/completions',
   '/v1/models',
   '/healthz',
   '/readyz',

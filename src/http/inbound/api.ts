@@ -8,7 +8,7 @@
  * app/routes.ts.
  */
 import type { Context } from '@opentelemetry/api';
-import type { CachedAnswer } from '../../cache/index.js';
+import type { CacheableKind, CachedAnswer } from '../../cache/index.js';
 import type {
   CaptureOptions,
   ChatAnswer,
@@ -18,7 +18,9 @@ import type {
 } from '../../upstream/index.js';
 import type { ChatCompletionRequest } from '../../upstream/openai-types.js';
 import type { CancelSignal, TaskContext } from '../../tasks/index.js';
+import type { Eligible } from '../../routing/engine.js';
 import type { Exchange } from '../exchange.js';
+import type { GenAiOperation } from '../request-span.js';
 import type { ExtraHeaders } from '../respond.js';
 
 /** One request as it flows through the pipeline's stages, one way, as a single value. */
@@ -69,8 +71,10 @@ export interface Responder<Req> {
 }
 
 export interface InboundApi<Req, A extends ChatAnswer = ChatAnswer> {
-  /** The GenAI operation (span attributes) and the cache's kind of answer. */
-  readonly operation: 'chat' | 'embeddings';
+  /** The GenAI operation (span attributes). */
+  readonly operation: GenAiOperation;
+  /** The response cache's kind of answer; absent: this API's answers are never cached. */
+  readonly cacheKind?: CacheableKind;
   /** Validates a parsed body: the request, or a 400 ProxyError saying what to fix. */
   parse(raw: Record<string, unknown>): Req;
   model(request: Req): string;
@@ -91,6 +95,11 @@ export interface InboundApi<Req, A extends ChatAnswer = ChatAnswer> {
     otelContext: Context,
   ) => Promise<A>;
   readonly respond: Responder<Req>;
+  /**
+   * Which providers can take this API (natively, or translated to their own); all when
+   * absent. `refusal` says, for a 400 naming the model, what would make one eligible.
+   */
+  readonly eligible?: { readonly route: string; readonly test: Eligible; readonly refusal: string };
   /** Whether an answer may be stored (one that can be replayed); everything when absent. */
   readonly admit?: (answer: CachedAnswer) => boolean;
 }

@@ -8,7 +8,12 @@
  * An API brings only its parser and responder (api.ts). Routing failures come back typed
  * (RoutingFailure) and are answered by proxy-request.ts, the one place that maps them.
  */
-import { cacheDecision, responseCacheKey, type UnifiedCache } from '../../cache/index.js';
+import {
+  cacheDecision,
+  responseCacheKey,
+  type CacheableKind,
+  type UnifiedCache,
+} from '../../cache/index.js';
 import type { Condenser } from '../../condense/index.js';
 import { ContextLengthError } from '../../condense/index.js';
 import type { FallbackEngine, Win } from '../../routing/engine.js';
@@ -59,10 +64,19 @@ export function inboundHandler<Req, A extends ChatAnswer>(
     // NOTE: the stages a config leaves out are not called: each is an async function, and
     // awaiting one that does nothing still costs a promise and a microtask per request.
     const { cache, condenser } = deps;
-    if (cache !== undefined && (await fromCache(stages, cache, call))) return;
+    if (cache !== undefined && api.cacheKind !== undefined) {
+      if (await fromCache(stages, cache, api.cacheKind, call)) return;
+    }
     if (condenser !== undefined) await condense(api, condenser, call);
     call.routeStart = performance.now();
-    const routed = await stages.deps.engine.run(ctx, call.model, call, api.send, stages.consume);
+    const routed = await stages.deps.engine.run(
+      ctx,
+      call.model,
+      call,
+      api.send,
+      stages.consume,
+      api.eligible?.test,
+    );
     settle(stages, call, routed.provider, routed.result);
   };
 }
@@ -77,6 +91,9 @@ function parse<Req, A extends ChatAnswer>(
   const request = api.parse(raw);
   const model = api.model(request);
   if (!deps.engine.serves(model)) throw errors.unknownModel(model);
+  const { eligible } = api;
+  if (eligible !== undefined && !deps.engine.serves(model, eligible.test))
+    throw errors.apiNotServed(model, eligible.route, eligible.refusal);
   genAiRequest(ex.span, api.operation, api.spanFields(request));
   return {
     ctx,
@@ -102,6 +119,7 @@ function parse<Req, A extends ChatAnswer>(
 async function fromCache<Req, A extends ChatAnswer>(
   { deps, api, capture }: Stages<Req, A>,
   cache: UnifiedCache,
+  kind: CacheableKind,
   call: ProxyCall<Req>,
 ): Promise<boolean> {
   const { ex } = call;
@@ -115,12 +133,12 @@ async function fromCache<Req, A extends ChatAnswer>(
     body: call.raw,
     headers: asked,
     cacheNonDeterministic: deps.cacheNonDeterministic,
-    kind: api.operation,
+    kind,
   });
   call.headers['x-llm-proxy-cache'] = decision === 'lookup' ? 'miss' : 'bypass';
   if (decision !== 'lookup') return false;
   const scope = deps.cacheScope === 'shared' ? undefined : ex.clientScope;
-  call.key = responseCacheKey(api.operation, call.raw, { text: call.text, scope });
+  call.key = responseCacheKey(kind, call.raw, { text: call.text, scope });
   if (call.stream) call.capture = capture;
   const hit = await cache.get(call.key);
   // An entry that cannot be replayed in this shape (stored before answers were checked)

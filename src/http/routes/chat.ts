@@ -18,6 +18,7 @@ type ChatCall = ProxyCall<ChatCompletionRequest>;
 
 export const chatCompletionsApi: InboundApi<ChatCompletionRequest, ChatAnswer> = {
   operation: 'chat',
+  cacheKind: 'chat',
   parse: parseChatRequest,
   model: (request) => request.model,
   streams: (request) => request.stream === true,

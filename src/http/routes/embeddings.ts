@@ -9,6 +9,7 @@ import { parseEmbeddingsRequest } from '../validate.js';
 
 export const embeddingsApi: InboundApi<EmbeddingsRequest, JsonAnswer> = {
   operation: 'embeddings',
+  cacheKind: 'embeddings',
   parse: parseEmbeddingsRequest,
   model: (request) => request.model,
   streams: () => false,
