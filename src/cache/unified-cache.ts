@@ -37,6 +37,7 @@ import {
   type LookupOutcome,
   type StoreCodec,
 } from './tiered-store.js';
+import { untilAborted } from './until-aborted.js';
 import { readHotEntries } from './warm.js';
 import type { FlushResult } from './redis-writer.js';
 
@@ -182,8 +183,8 @@ export class UnifiedCache {
 
   private spawnTasks(): void {
     const { scope, redis, warm } = this.o;
-    scope.every(CACHE_CLEANUP, { intervalMs: this.o.cleanupIntervalMs, immediate: false }, () =>
-      this.cleanup(),
+    scope.every(CACHE_CLEANUP, { intervalMs: this.o.cleanupIntervalMs, immediate: false }, (ctx) =>
+      this.cleanup(ctx.signal),
     );
     scope.every(CACHE_MONITOR, { intervalMs: this.o.monitorIntervalMs }, () => {
       this.store.publish();
@@ -280,20 +281,24 @@ export class UnifiedCache {
 
   /** Drops expired entries and trims the Redis hot set (the memory byte bound is kept by
    *  the LRU itself on every set). */
-  private async cleanup(): Promise<void> {
+  private async cleanup(signal: AbortSignal): Promise<void> {
     this.store.purgeStale();
     const { redis, metrics } = this.o;
     if (redis === undefined || redis.status !== 'ready') return;
     const keep = this.o.hotKeysMax ?? this.o.maxEntries;
     try {
-      const results = await redis
-        .pipeline()
-        .zremrangebyscore(this.keys.hot, '-inf', Date.now() - this.ttlMs)
-        .zremrangebyrank(this.keys.hot, 0, -(keep + 1))
-        .exec();
+      const results = await untilAborted(
+        redis
+          .pipeline()
+          .zremrangebyscore(this.keys.hot, '-inf', Date.now() - this.ttlMs)
+          .zremrangebyrank(this.keys.hot, 0, -(keep + 1))
+          .exec(),
+        signal,
+      );
       if (results === null || results.some(([err]) => err !== null)) metrics.redisErrors.del.inc();
     } catch {
-      metrics.redisErrors.del.inc();
+      // Cancelled (stop, shutdown) while Redis had not answered: not a Redis error.
+      if (!signal.aborted) metrics.redisErrors.del.inc();
     }
   }
 

@@ -2,11 +2,14 @@
  * Warm-up: reads the most recently used answers from Redis so a fresh replica starts with a
  * useful memory tier. Bounded in count (the hot set's top N) and, by its task's deadline,
  * in time; it reads nothing but the hot set and the keys it names (no KEYS, no SCAN).
+ * Cancelling it (stop(), shutdown) ends it at once, even with a command still waiting on a
+ * stalled Redis: the reply, if any, is ignored.
  */
 import type { Redis } from 'ioredis';
 import { parseAnswer, type CachedAnswer } from './entry.js';
 import type { CacheMetrics } from './metrics.js';
 import type { ResponseKeys } from './redis-layout.js';
+import { untilAborted } from './until-aborted.js';
 
 export interface WarmEntry {
   key: string;
@@ -48,7 +51,7 @@ export function waitUntilReady(redis: Redis, signal: AbortSignal): Promise<boole
 /**
  * The hottest entries, hottest first: ZREVRANGE of the hot set, then MGET in batches.
  * Stops early (returning what it has) on abort or on a Redis error, which is counted as
- * op "warm"; malformed values are skipped and counted the same way.
+ * op "warm" (an abort is not); malformed values are skipped and counted the same way.
  */
 export async function readHotEntries(o: ReadHotOptions): Promise<WarmEntry[]> {
   const { redis, keys, metrics, signal } = o;
@@ -56,10 +59,10 @@ export async function readHotEntries(o: ReadHotOptions): Promise<WarmEntry[]> {
   if (o.maxKeys <= 0 || !(await waitUntilReady(redis, signal))) return [];
   const out: WarmEntry[] = [];
   try {
-    const members = await redis.zrevrange(keys.hot, 0, o.maxKeys - 1);
+    const members = await untilAborted(redis.zrevrange(keys.hot, 0, o.maxKeys - 1), signal);
     for (let i = 0; i < members.length && !signal.aborted; i += batchSize) {
       const batch = members.slice(i, i + batchSize);
-      const values = await redis.mget(batch.map((key) => keys.entry(key)));
+      const values = await untilAborted(redis.mget(batch.map((key) => keys.entry(key))), signal);
       for (const [j, text] of values.entries()) {
         const key = batch[j];
         if (text === null || key === undefined) continue; // expired since it was last used
@@ -72,7 +75,7 @@ export async function readHotEntries(o: ReadHotOptions): Promise<WarmEntry[]> {
       }
     }
   } catch {
-    metrics.redisErrors.warm.inc();
+    if (!signal.aborted) metrics.redisErrors.warm.inc();
   }
   return out;
 }

@@ -30,6 +30,8 @@ export interface BuildOptions extends Partial<
   redisUrl?: string;
   /** Wait for the client to be ready before returning (default true). */
   awaitReady?: boolean;
+  /** The Redis client's commandTimeout (default COMMAND_TIMEOUT_MS). */
+  commandTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -53,7 +55,13 @@ export async function metricSum(registry: Registry, name: string): Promise<numbe
 }
 
 export async function buildCache(options: BuildOptions = {}): Promise<Built> {
-  const { redisUrl, awaitReady = true, logger = silentLogger(), ...overrides } = options;
+  const {
+    redisUrl,
+    awaitReady = true,
+    logger = silentLogger(),
+    commandTimeoutMs = COMMAND_TIMEOUT_MS,
+    ...overrides
+  } = options;
   const registry = new Registry();
   const supervisor = new Supervisor({ registry, logger, tasks: CONTRACT_TASKS });
   const metrics = new CacheMetrics(registry);
@@ -61,7 +69,7 @@ export async function buildCache(options: BuildOptions = {}): Promise<Built> {
     redisUrl === undefined
       ? undefined
       : createRedisClient(
-          { url: redisUrl, commandTimeoutMs: COMMAND_TIMEOUT_MS, connectTimeoutMs: 1_000 },
+          { url: redisUrl, commandTimeoutMs, connectTimeoutMs: 1_000 },
           metrics,
           logger,
         );

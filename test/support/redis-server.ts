@@ -16,6 +16,12 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port (empty: nothing is persisted). */
   restart(): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP): connections stay open and commands get no answer, as with
+   * a Redis stalled by a long command or a paused VM. resume() (SIGCONT) lets it answer.
+   */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -100,6 +106,8 @@ export async function startRedis(): Promise<RedisServer> {
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill(signal);
+      // A paused server acts on SIGTERM only once continued (SIGKILL needs no help).
+      c.kill('SIGCONT');
     });
   };
 
@@ -111,6 +119,14 @@ export async function startRedis(): Promise<RedisServer> {
     port,
     url: `redis://127.0.0.1:${port}`,
     kill: () => halt('SIGKILL'),
+    pause: () => {
+      if (child?.pid === undefined || child.kill('SIGSTOP') !== true) {
+        throw new Error('redis-server: not running, cannot pause it');
+      }
+    },
+    resume: () => {
+      child?.kill('SIGCONT');
+    },
     restart: async () => {
       if (!(await launch())) throw new Error(`redis-server: port ${port} was taken meanwhile`);
     },
