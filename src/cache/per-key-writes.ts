@@ -92,6 +92,11 @@ export class PerKeyWrites implements RedisWriter {
     this.trySpawn(this.o.evict, (signal) => this.command('del', signal, (r) => r.del(entry)));
   }
 
+  /** A write task finding its key's value gone ends without writing it (see persist()). */
+  discardPending(): void {
+    this.pending.clear();
+  }
+
   start(): void {}
 
   close(): void {}

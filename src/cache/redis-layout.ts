@@ -2,7 +2,8 @@
  * Where the caches live in Redis: the one place their `${prefix}:v1:...` keys are built. The
  * schema version is part of every key, so a release that changes an entry format reads
  * nothing written by an older one (and the old keys simply expire: every key carries a TTL,
- * none is ever scanned for).
+ * none is scanned for on any request path; only an explicit CondenserCache.clear() SCANs
+ * for its own prefix's summary keys).
  */
 
 export const RESPONSE_SCHEMA = 'v1';
@@ -21,6 +22,8 @@ export interface ResponseKeys extends StoreKeys {
 export interface SummaryKeys extends StoreKeys {
   /** The key of a replica's claim on making the summary of a hash (summary-claims.ts). */
   claim(hash: string): string;
+  /** A SCAN MATCH pattern for every summary key of the prefix (claims excluded). */
+  readonly entryPattern: string;
 }
 
 function base(prefix: string): string {
@@ -34,5 +37,9 @@ export function responseKeys(prefix: string): ResponseKeys {
 
 export function summaryKeys(prefix: string): SummaryKeys {
   const b = base(prefix);
-  return { entry: (hash) => `${b}:sum:${hash}`, claim: (hash) => `${b}:sumclaim:${hash}` };
+  return {
+    entry: (hash) => `${b}:sum:${hash}`,
+    claim: (hash) => `${b}:sumclaim:${hash}`,
+    entryPattern: `${b}:sum:*`,
+  };
 }

@@ -28,6 +28,11 @@ export interface RedisWriter {
   delete(key: string): void;
   /** The memory copy expired (installed as the LRU's expiry hook only when present). */
   expired?(key: string): void;
+  /**
+   * Forgets every write not yet sent (the store was cleared), where the strategy keeps them
+   * per key; a command already sent still lands.
+   */
+  discardPending?(): void;
   /** Starts the writer's background task, if it has one. */
   start(scope: Scope): void;
   /** Refuses writes from now on, where the strategy does (see `accepting`). */

@@ -309,6 +309,19 @@ export class TieredStore<V, H> {
     this.writer?.delete(key);
   }
 
+  /**
+   * Empties memory and forgets the Redis writes not yet sent (where the write strategy keeps
+   * them per key). Returns how many entries memory held. Redis itself is the owner's to clear.
+   */
+  clearMemory(): number {
+    const dropped = this.memory.size;
+    // NOTE: clear() disposes every entry with reason 'delete', so no evict task is spawned.
+    this.memory.clear();
+    this.writer?.discardPending?.();
+    this.publish();
+    return dropped;
+  }
+
   /** Drops expired entries from memory. */
   purgeStale(): void {
     this.memory.purgeStale();

@@ -23,6 +23,10 @@
  *   that made the summary hands its claim to set(): the persist task releases it once the
  *   write is done, or has failed, so waiters take the summary or take over at once.
  * - Every Redis key is `${keyPrefix}:v1:sum:${hash}` (cache/redis-layout.ts) with an expiry.
+ * - clear() empties memory at once (pending writes forgotten) and deletes every summary key
+ *   of the prefix in Redis in one `condenser_cache/clear` task: SCAN MATCH + UNLINK in
+ *   batches, on the same connection as the writes, so a write sent before clear() began is
+ *   deleted too. Claims are left alone: they are other replicas' work in progress.
  * - flush() waits for pending persist/evict tasks (and claim renewals, which end with their
  *   summary's persist); stop() flushes, then closes the scope.
  *   A write racing with shutdown is refused by the spawner (TaskRejectedError): memory is
@@ -30,10 +34,18 @@
  */
 import type { Redis } from 'ioredis';
 import type { CacheMetrics } from '../cache/metrics.js';
+import { RedisWriteFailed } from '../cache/per-key-writes.js';
 import { summaryKeys, type SummaryKeys } from '../cache/redis-layout.js';
 import { TieredStore, type LookupOutcome, type StoreCodec } from '../cache/tiered-store.js';
 import { untilAborted } from '../cache/until-aborted.js';
-import { CONDENSER_EVICT, CONDENSER_PERSIST, type Scope } from '../tasks/index.js';
+import {
+  CONDENSER_CLEAR,
+  CONDENSER_EVICT,
+  CONDENSER_PERSIST,
+  TaskCancelledError,
+  type Scope,
+  type TaskResult,
+} from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
 import { SummaryClaims, type SummaryClaim } from './summary-claims.js';
 
@@ -56,6 +68,15 @@ export interface CondenserCacheOptions {
   claimMs?: number;
 }
 
+/** What clear() removed: entries held in memory, and summary keys deleted in Redis. */
+export interface ClearResult {
+  memory: number;
+  redis: number;
+}
+
+/** Keys asked for per SCAN call (a hint to Redis), and so deleted per UNLINK at most. */
+const CLEAR_BATCH = 500;
+
 /** Summaries are stored as they are. */
 const TEXT: StoreCodec<string> = { encode: (text) => text, decode: (text) => text };
 
@@ -72,9 +93,11 @@ export class CondenserCache {
   private readonly logger: Logger;
   private readonly redis: Redis | undefined;
   private readonly claims: SummaryClaims;
+  private readonly scope: Scope;
 
   constructor(o: CondenserCacheOptions) {
     const { scope, metrics, logger, redis, keyPrefix, claimMs } = o;
+    this.scope = scope;
     this.metrics = metrics;
     this.logger = logger;
     this.redis = redis;
@@ -194,6 +217,42 @@ export class CondenserCache {
     this.store.delete(hash);
   }
 
+  /**
+   * Drops every summary: memory now, Redis through a `condenser_cache/clear` task. Resolves
+   * with what was removed once the task has ended; without Redis only memory is cleared.
+   * Rejects (memory cleared all the same) with RedisWriteFailed when Redis failed, with a
+   * TaskCancelledError when the task was cancelled (stop()), or with TaskRejectedError when
+   * the cache is stopping.
+   */
+  async clear(): Promise<ClearResult> {
+    const memory = this.store.clearMemory();
+    const redis = this.redis;
+    if (redis === undefined) return { memory, redis: 0 };
+    const handle = this.scope.spawn(CONDENSER_CLEAR, ({ signal }) => this.unlinkAll(redis, signal));
+    return { memory, redis: valueOf(await handle.settled) };
+  }
+
+  /** SCANs the prefix's summary keys and UNLINKs them, batch by batch, until the cursor ends. */
+  private async unlinkAll(redis: Redis, signal: AbortSignal): Promise<number> {
+    let deleted = 0;
+    let cursor = '0';
+    try {
+      do {
+        const [next, keys] = await untilAborted(
+          redis.scan(cursor, 'MATCH', this.keys.entryPattern, 'COUNT', CLEAR_BATCH),
+          signal,
+        );
+        if (keys.length > 0) deleted += await untilAborted(redis.unlink(...keys), signal);
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.metrics.redisErrors.del.inc();
+      throw new RedisWriteFailed('del', err);
+    }
+    return deleted;
+  }
+
   /** Waits (bounded) for pending persist/evict tasks; true when all settled. */
   async flush(deadlineMs = 5_000): Promise<boolean> {
     return (await this.store.flush(deadlineMs)).pending === 0;
@@ -216,4 +275,13 @@ export class CondenserCache {
     if (aborted) this.claims.abandon(claim);
     else await this.release(hash, claim);
   }
+}
+
+/** A task's value, or why it has none, thrown. */
+function valueOf<T>(result: TaskResult<T>): T {
+  if (result.outcome === 'completed') return result.value;
+  if (result.error instanceof Error) throw result.error;
+  throw result.outcome === 'failed'
+    ? new Error(String(result.error))
+    : TaskCancelledError.of(result.reason);
 }

@@ -6,7 +6,7 @@ export type {
   Summarize,
 } from './condenser.js';
 export { CondenserCache, RedisWriteFailed } from './condenser-cache.js';
-export type { CondenserCacheOptions } from './condenser-cache.js';
+export type { ClearResult, CondenserCacheOptions } from './condenser-cache.js';
 export { condensedModels, createCondensation, summarizeBy, summaryText } from './summarizer.js';
 export type { AskSummarizer, Condensation, CondensationOptions } from './summarizer.js';
 export { ContextLengthError } from './errors.js';

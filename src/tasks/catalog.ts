@@ -17,6 +17,8 @@ export const CACHE_REDIS_WRITE = defineTask('unified_cache', 'redis_write', { gr
 export const CONDENSER_PERSIST = defineTask('condenser_cache', 'persist', { graceMs: 5_000 });
 export const CONDENSER_EVICT = defineTask('condenser_cache', 'evict', { graceMs: 5_000 });
 export const CONDENSER_CLAIM_RENEW = defineTask('condenser_cache', 'claim_renew');
+/** CondenserCache.clear(): deletes every summary key of the prefix in Redis (SCAN + UNLINK). */
+export const CONDENSER_CLEAR = defineTask('condenser_cache', 'clear', { graceMs: 5_000 });
 
 export const CONTRACT_TASKS = [
   HTTP_REQUEST,
@@ -31,4 +33,5 @@ export const CONTRACT_TASKS = [
   CONDENSER_PERSIST,
   CONDENSER_EVICT,
   CONDENSER_CLAIM_RENEW,
+  CONDENSER_CLEAR,
 ] as const;

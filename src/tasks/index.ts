@@ -43,6 +43,7 @@ export {
   CONDENSER_PERSIST,
   CONDENSER_EVICT,
   CONDENSER_CLAIM_RENEW,
+  CONDENSER_CLEAR,
 } from './catalog.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';

@@ -21,6 +21,7 @@ const CONTRACT_PAIRS = [
   'condenser_cache/evict',
   'condenser_cache/claim_renew', // declared beyond the contract's list, so pre-initialised too
   'fallback_engine/hedge', // likewise
+  'condenser_cache/clear', // likewise
 ] as const;
 
 const ADMIN = 'admin-secret';
