@@ -2,9 +2,12 @@
 /**
  * The Prometheus side of the CI leak gate (test/e2e/leak-gate.sh), against a live server:
  *   node test/e2e/promql.js wait PROM_URL EXPR            until EXPR returns data
- *   node test/e2e/promql.js check PROM_URL                every dashboard panel query, every
+ *   node test/e2e/promql.js check PROM_URL [UNIX_TIME]    every dashboard panel query, every
  *                                                         recording rule and the traffic
- *                                                         coverage checks return data
+ *                                                         coverage checks return data (now,
+ *                                                         or at UNIX_TIME: before the drain,
+ *                                                         series of running loops only exist
+ *                                                         while they run)
  *   node test/e2e/promql.js alert PROM_URL ALERT          ALERT's expression (from
  *                                                         prometheus/rules/alerts.yml) is true
  *                                                         and Prometheus shows it pending/firing
@@ -137,9 +140,11 @@ const COVERAGE = [
   ],
 ].map(([what, expr]) => ({ source: `coverage: ${what}`, expr }));
 
-async function query(prom, expr) {
+/** EXPR's instant result now, or at `at` (Unix seconds) when given. */
+async function query(prom, expr, at) {
   const url = new URL('/api/v1/query', prom);
   url.searchParams.set('query', expr);
+  if (at !== undefined) url.searchParams.set('time', String(at));
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     const body = await res.json();
@@ -155,9 +160,10 @@ async function query(prom, expr) {
  * Queries every check, then again those still empty, once a second, until all returned data
  * or E2E_QUERY_RETRY_MS passed: one deadline for the lot, so failures cost ~30 s, not 30 s
  * each. A PromQL error is final (retrying cannot fix it). At most 8 queries in flight (a
- * 2-core CI machine runs the proxy and Prometheus too).
+ * 2-core CI machine runs the proxy and Prometheus too). With `at` (Unix seconds), a query
+ * empty now passes if it had data then.
  */
-async function evaluateAll(prom, checks, limit = 8) {
+async function evaluateAll(prom, checks, { limit = 8, at } = {}) {
   const until = Date.now() + retryMs;
   const results = checks.map((c) => ({ ...c, ok: false, why: 'not queried' }));
   let pending = results;
@@ -166,7 +172,8 @@ async function evaluateAll(prom, checks, limit = 8) {
     const lane = async () => {
       while (next < pending.length) {
         const r = pending[next++];
-        const answer = await query(prom, r.expr);
+        let answer = await query(prom, r.expr);
+        if (at !== undefined && answer.count === 0) answer = await query(prom, r.expr, at);
         r.ok = answer.count > 0;
         r.count = answer.count ?? 0;
         r.why = answer.error ?? 'empty result';
@@ -201,7 +208,7 @@ async function waitFor(prom, expr) {
   return report(await evaluateAll(prom, [{ source: 'wait', expr }]));
 }
 
-async function check(prom) {
+async function check(prom, at) {
   const checks = [...dashboardChecks(), ...recordingChecks(), ...COVERAGE];
   const unresolved = checks.filter((c) => /\$\{?\w/.test(c.expr));
   if (unresolved.length > 0) {
@@ -209,7 +216,7 @@ async function check(prom) {
       console.log(`  unresolved variable: ${c.source}: ${oneLine(c.expr)}`);
     return 1;
   }
-  return report(await evaluateAll(prom, checks));
+  return report(await evaluateAll(prom, checks, { at: at === undefined ? undefined : Number(at) }));
 }
 
 async function activeAlerts(prom) {
@@ -321,14 +328,14 @@ async function exemplars(prom, metric, spansFile) {
 const [command, prom, arg, arg2] = process.argv.slice(2);
 const commands = {
   wait: () => waitFor(prom, arg),
-  check: () => check(prom),
+  check: () => check(prom, arg),
   alert: () => alert(prom, arg),
   quiet: () => quiet(prom, arg),
   exemplars: () => exemplars(prom, arg, arg2),
 };
 if (commands[command] === undefined || prom === undefined) {
   console.error(
-    'usage: promql.js (wait PROM_URL EXPR | check PROM_URL | (alert|quiet) PROM_URL ALERT |' +
+    'usage: promql.js (wait PROM_URL EXPR | check PROM_URL [UNIX_TIME] | (alert|quiet) PROM_URL ALERT |' +
       ' exemplars PROM_URL METRIC [SPANS_FILE])',
   );
   process.exitCode = 2;
