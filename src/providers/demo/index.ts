@@ -4,7 +4,6 @@
  * latencyMs, failRate, and ignoreAbort, which makes it behave like an adapter that ignores
  * cancellation, so the spawner's leak detection can be seen at work.
  */
-import { createHash } from 'node:crypto';
 import type { DemoProviderConfig, InboundApiName } from '../../config/index.js';
 import { sleep } from '../../tasks/index.js';
 import type {
@@ -26,6 +25,7 @@ import {
 } from '../../upstream/index.js';
 import { encodeSseData, SSE_DONE } from '../sse.js';
 import type { CancelSignal } from '../../tasks/cancellation.js';
+import { dimensionsFor, encodeEmbedding, vectorOf } from './embeddings.js';
 
 /** A signal nothing ever aborts: what an adapter that ignores cancellation effectively uses. */
 const NEVER = new AbortController().signal;
@@ -118,12 +118,13 @@ export class DemoProvider implements Provider {
   }
 
   async embeddings(req: EmbeddingsRequest, opts: CallOptions): Promise<JsonAnswer> {
+    const dims = dimensionsFor(req, this.config.embeddingDimensions);
     await this.delay(this.waitSignal(opts.signal));
     const inputs = Array.isArray(req.input) ? req.input : [req.input];
     const data = inputs.map((input, index) => ({
       object: 'embedding',
       index,
-      embedding: vectorOf(JSON.stringify(input), this.config.embeddingDimensions),
+      embedding: encodeEmbedding(vectorOf(JSON.stringify(input), dims), req.encoding_format),
     }));
     const tokens = inputs.reduce<number>((n, input) => n + words(JSON.stringify(input)), 0);
     const usage: Usage = { prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens };
@@ -186,15 +187,5 @@ function split(text: string, n: number): string[] {
   const size = Math.max(1, Math.ceil(text.length / n));
   const out: string[] = [];
   for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
-  return out;
-}
-
-function vectorOf(text: string, dims: number): number[] {
-  const out: number[] = [];
-  let block = createHash('sha256').update(text).digest();
-  for (let i = 0; i < dims; i++) {
-    if (i > 0 && i % 32 === 0) block = createHash('sha256').update(block).digest();
-    out.push(Math.round(((block[i % 32]! / 255) * 2 - 1) * 1e6) / 1e6);
-  }
   return out;
 }
