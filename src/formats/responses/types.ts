@@ -179,7 +179,8 @@ export interface OutputMessage {
   role: 'assistant';
   status: ItemStatus;
   content: (
-    { type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] } | RefusalPart
+    // A translated answer has no citations or logprobs: both are always empty.
+    { type: 'output_text'; text: string; annotations: never[]; logprobs: never[] } | RefusalPart
   )[];
 }
 
@@ -196,7 +197,8 @@ export type OutputItem = OutputMessage | OutputFunctionCall;
 
 export interface ResponseUsage {
   input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
+  /** Chat usage does not report cache writes: 0 when translated. */
+  input_tokens_details: { cached_tokens: number; cache_write_tokens: number };
   output_tokens: number;
   output_tokens_details: { reasoning_tokens: number };
   total_tokens: number;
@@ -204,9 +206,9 @@ export interface ResponseUsage {
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed';
 
-/** What the API says when a response failed: `server_error` is the one a proxy reports. */
+/** Why a response failed, in two of the API's codes: the ones a proxy can tell apart. */
 export interface ResponseError {
-  code: string;
+  code: 'server_error' | 'rate_limit_exceeded';
   message: string;
 }
 
@@ -230,7 +232,7 @@ export interface ResponseObject {
   reasoning: { effort: string | null; summary: string | null };
   store: boolean;
   temperature: number;
-  text: { format: TextFormat; verbosity: string };
+  text: { format: TextFormat; verbosity: 'low' | 'medium' | 'high' };
   tool_choice: ToolChoice;
   tools: Tool[];
   top_logprobs: number;
