@@ -232,11 +232,15 @@ describe.each(['SIGTERM', 'SIGINT'] as const)('on %s', (signal) => {
     expect(await connect(proxy.url)).toBe('ECONNREFUSED');
 
     expect(await proxy.waitForLog('shutting down')).toMatchObject({ signal });
+    // Every task cancelled during the drain is counted, by reason: the memory cache closes its
+    // cleanup and monitor loops (scope_closed); health checks are off, the requests finished.
     expect(await proxy.waitForLog('shutdown complete')).toMatchObject({
       exitCode: 0,
       leakedTotal: 0,
       activeTasks: 0,
       requestsFinished: true,
+      cancelledTasks: 2,
+      cancelledByReason: { scope_closed: 2 },
     });
     expect(upstream.events.filter((e) => e.kind === 'disconnect')).toEqual([]);
   });
