@@ -26,6 +26,7 @@ import {
   writeFrame,
   type ExtraHeaders,
 } from './respond.js';
+import { clientRequestId, generateRequestId, REQUEST_ID_HEADER } from './request-id.js';
 
 /** One request and its answer; see the module comment. */
 export class Exchange {
@@ -35,6 +36,13 @@ export class Exchange {
   span?: Span;
   /** The trace id, when tracing is on: put in every log line about this request. */
   traceId?: string;
+  /**
+   * The answer's `x-request-id` (request-id.ts), in the request's log line: the client's own
+   * when it sent a sane one, else the trace id once traced, else a generated id.
+   */
+  requestId: string;
+  /** True when `requestId` is the client's own `x-request-id`, echoed. */
+  readonly requestIdFromClient: boolean;
   /** The provider that answered, once known (for the access log line). */
   provider?: string;
   /** The response cache scope of the client key used; absent without keys (one scope). */
@@ -51,7 +59,19 @@ export class Exchange {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     private readonly metrics: ProxyMetrics,
-  ) {}
+  ) {
+    const sent = clientRequestId(req.headers);
+    this.requestIdFromClient = sent !== undefined;
+    this.requestId = sent ?? generateRequestId();
+    res.setHeader(REQUEST_ID_HEADER, this.requestId);
+  }
+
+  /** Makes `id` (the trace id) the answer's request id, unless the client chose its own. */
+  identify(id: string): void {
+    if (this.requestIdFromClient || this.res.headersSent) return;
+    this.requestId = id;
+    this.res.setHeader(REQUEST_ID_HEADER, id);
+  }
 
   /** Milliseconds since the route took the request. */
   elapsedMs(): number {

@@ -29,6 +29,9 @@ import { finishServerSpan, serverSpan } from './request-span.js';
 import { routingError } from './routing-failure.js';
 import { answerFailure, exchangeOf, type Exchange, type NodeContext } from './exchange.js';
 
+/** OpenTelemetry's attribute for a request header (semantic conventions: a string array). */
+const CLIENT_REQUEST_ID_ATTRIBUTE = 'http.request.header.x-request-id';
+
 /** A proxied route's work, in its request's task: it answers through its Exchange. */
 export type ProxyHandler = (ctx: TaskContext, ex: Exchange) => Promise<void>;
 
@@ -227,6 +230,7 @@ function logRequest(logger: Logger, ex: Exchange, ms: number): void {
       status: ex.res.statusCode,
       provider: ex.provider,
       ms: Math.round(ms),
+      request_id: ex.requestId,
       trace_id: ex.traceId,
     },
     'request',
@@ -249,8 +253,10 @@ async function runRequest(
     ex.span = span;
     ex.traceId = span.spanContext().traceId;
     // The SDK reports it as a response's or error's `request_id`: what a client logs
-    // finds the request's trace, and the proxy's log lines (`trace_id`).
-    ex.res.setHeader('x-request-id', ex.traceId);
+    // finds the request's trace, and the proxy's log lines (`trace_id`). A client's own
+    // id stays the answer's, and is put on the span so it finds the trace too.
+    ex.identify(ex.traceId);
+    if (ex.requestIdFromClient) span.setAttribute(CLIENT_REQUEST_ID_ATTRIBUTE, [ex.requestId]);
   }
   try {
     if (receiving) {
@@ -289,7 +295,13 @@ function failure(logger: Logger, ex: Exchange, err: unknown): ProxyError {
         : internal(logger, err, ex.traceId);
   if (proxyErr.status >= 500) {
     logger.warn(
-      { route: ex.route, status: proxyErr.status, code: proxyErr.code, trace_id: ex.traceId },
+      {
+        route: ex.route,
+        status: proxyErr.status,
+        code: proxyErr.code,
+        request_id: ex.requestId,
+        trace_id: ex.traceId,
+      },
       proxyErr.message,
     );
   }
