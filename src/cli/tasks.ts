@@ -187,7 +187,8 @@ function taskTree(tasks: readonly LiveTask[]): Map<string, Node[]> {
 export function summaryLine(tasks: readonly LiveTask[]): string {
   const count = (pred: (t: LiveTask) => boolean): number => tasks.filter(pred).length;
   return (
-    `${tasks.length} live tasks: ${count((t) => t.state === 'running')} running, ` +
+    `${tasks.length} live ${tasks.length === 1 ? 'task' : 'tasks'}: ` +
+    `${count((t) => t.state === 'running')} running, ` +
     `${count((t) => t.state === 'cancelling')} cancelling, ${count((t) => t.leaked)} leaked`
   );
 }
@@ -243,7 +244,7 @@ export async function tasks(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
   stop: AbortSignal = new AbortController().signal,
-  out: NodeJS.WriteStream = process.stdout,
+  out: Pick<NodeJS.WriteStream, 'isTTY' | 'write'> = process.stdout,
 ): Promise<number> {
   const args = parseTasksArgs(argv, env);
   if (typeof args === 'string') {

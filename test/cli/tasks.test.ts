@@ -8,6 +8,8 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { tasks } from '../../src/cli/tasks.js';
+import { liveTimers } from '../../src/tasks/timers.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 import { freePort } from '../support/ports.js';
 import { CLI, ROOT, cleanEnv, ensureBuilt, runCli, type CliRun } from './built-cli.js';
@@ -141,7 +143,7 @@ describe('llm-proxy tasks', () => {
     const [header] = run.stdout.split('\n');
     expect(header).toMatch(
       new RegExp(
-        `^llm-proxy tasks at ${proxy.url}: \\d+ live tasks: \\d+ running, 0 cancelling, 0 leaked$`,
+        `^llm-proxy tasks at ${proxy.url}: \\d+ live tasks?: \\d+ running, 0 cancelling, 0 leaked$`,
       ),
     );
     const rows = table(run.stdout);
@@ -167,7 +169,7 @@ describe('llm-proxy tasks', () => {
     const run = await runCli(['tasks', '--url', p.url, '--admin-token', ADMIN]);
     expect(run.code).toBe(1);
     expect(run.stdout.split('\n')[0]).toMatch(
-      /: \d+ live tasks: \d+ running, 1 cancelling, 1 leaked$/,
+      /: \d+ live tasks?: \d+ running, 1 cancelling, 1 leaked$/,
     );
     const leaked = table(run.stdout).filter((r) => r.includes('LEAKED'));
     expect(leaked).toHaveLength(1);
@@ -291,11 +293,48 @@ describe('llm-proxy tasks --watch', () => {
     const frames = run.stdout.split('\n----\n');
     expect(frames.length).toBeGreaterThanOrEqual(3);
     for (const frame of frames.filter((f) => f.trim() !== '')) {
-      expect(frame).toMatch(/^llm-proxy tasks at \S+, \d{4}-\d\d-\d\dT[\d:.]+Z: \d+ live tasks: /);
+      expect(frame).toMatch(/^llm-proxy tasks at \S+, \d{4}-\d\d-\d\dT[\d:.]+Z: \d+ live tasks?: /);
     }
     // No terminal: no escape codes.
     expect(run.stdout).not.toContain('\x1b[');
     expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it('clears a terminal before each frame, and leaves no timer behind (run in-process)', async () => {
+    // A stand-in serving one task: a proxy in this process would have timers of its own.
+    const task = { id: 1, owner: 'health_checker', task: 'loop', state: 'running', ageMs: 5 };
+    const body = JSON.stringify({
+      tasks: [{ ...task, leaked: false, scope: 'root/health_checker' }],
+    });
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const before = liveTimers();
+    const frames: string[] = [];
+    const stop = new AbortController();
+    const terminal = {
+      isTTY: true,
+      write(text: string): boolean {
+        frames.push(text);
+        if (frames.length === 2) stop.abort();
+        return true;
+      },
+    };
+    try {
+      const args = ['--url', url, '--watch', '--interval-ms', '100'];
+      expect(await tasks(args, {}, stop.signal, terminal)).toBe(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+    expect(frames).toHaveLength(2);
+    for (const frame of frames) {
+      expect(frame.startsWith(`\x1b[H\x1b[2Jllm-proxy tasks at ${url}, `)).toBe(true);
+      expect(frame).toContain('1 live task: 1 running, 0 cancelling, 0 leaked');
+    }
+    expect(liveTimers()).toBe(before);
   });
 
   it('exits 1 when a frame showed a leaked task', async () => {
