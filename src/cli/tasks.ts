@@ -127,7 +127,14 @@ export async function readTasks(
       res = await fetch(`${url}/admin/tasks`, { headers, signal: controller.signal });
       body = await res.text();
     } catch (err) {
-      const why = controller.signal.aborted && !stop.aborted ? 'no answer in time' : String(err);
+      // fetch says only 'fetch failed'; its cause says what (connect ECONNREFUSED ...).
+      const cause = (err as { cause?: unknown }).cause;
+      const why =
+        controller.signal.aborted && !stop.aborted
+          ? 'no answer in time'
+          : cause instanceof Error
+            ? cause.message
+            : String(err);
       throw new Unreadable(`cannot read ${url}/admin/tasks: ${why}`);
     }
     if (!res.ok) throw new Unreadable(refusal(res.status, body));

@@ -219,7 +219,9 @@ describe('llm-proxy tasks exits 2', () => {
     const port = await freePort();
     const run = await runCli(['tasks', '--url', `http://127.0.0.1:${port}`]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`cannot read http://127.0.0.1:${port}/admin/tasks`);
+    expect(run.stderr).toContain(
+      `cannot read http://127.0.0.1:${port}/admin/tasks: connect ECONNREFUSED`,
+    );
   });
 
   it('when the URL serves something other than an llm-proxy task list', async () => {
