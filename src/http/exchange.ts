@@ -24,6 +24,7 @@ import {
   sendText,
   startSse,
   writeFrame,
+  type ErrorShape,
   type ExtraHeaders,
 } from './respond.js';
 import { clientRequestId, generateRequestId, REQUEST_ID_HEADER } from './request-id.js';
@@ -59,6 +60,8 @@ export class Exchange {
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
     private readonly metrics: ProxyMetrics,
+    /** The shape of every error this request answers (its route's, see ErrorShape). */
+    readonly errorShape: ErrorShape = 'openai',
   ) {
     const sent = clientRequestId(req.headers);
     this.requestIdFromClient = sent !== undefined;
@@ -83,9 +86,9 @@ export class Exchange {
     sendJson(this.res, status, body, headers);
   }
 
-  /** An OpenAI-shaped error answer. */
+  /** An error answer in the route's shape. */
   error(err: ProxyError, headers?: ExtraHeaders): void {
-    sendError(this.res, err, headers);
+    sendError(this.res, err, headers, this.errorShape);
   }
 
   /** A text answer with its own content type (the Prometheus scrape). */
@@ -109,15 +112,15 @@ export class Exchange {
     else this.res.end(last);
   }
 
-  /** Ends a started SSE answer with an OpenAI-style error event. */
+  /** Ends a started SSE answer with an error event in the route's shape. */
   failStream(err: ProxyError): void {
-    endSseWithError(this.res, err);
+    endSseWithError(this.res, err, this.errorShape);
   }
 
   /** Answers an error whatever was sent: a JSON error, or the error event once a stream started. */
   fail(err: ProxyError): void {
-    if (this.res.headersSent) endSseWithError(this.res, err);
-    else sendError(this.res, err);
+    if (this.res.headersSent) endSseWithError(this.res, err, this.errorShape);
+    else sendError(this.res, err, undefined, this.errorShape);
   }
 
   /**
@@ -144,8 +147,13 @@ export interface NodeContext {
 }
 
 /** The exchange for a request a route (labelled `route`) has just taken: starts its timer. */
-export function exchangeOf(route: Route, c: NodeContext, metrics: ProxyMetrics): Exchange {
-  return new Exchange(route, c.env.incoming, c.env.outgoing, metrics);
+export function exchangeOf(
+  route: Route,
+  c: NodeContext,
+  metrics: ProxyMetrics,
+  errorShape?: ErrorShape,
+): Exchange {
+  return new Exchange(route, c.env.incoming, c.env.outgoing, metrics, errorShape);
 }
 
 /**

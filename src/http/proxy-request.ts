@@ -28,6 +28,7 @@ import { ProxyError, errors } from './errors.js';
 import { finishServerSpan, serverSpan } from './request-span.js';
 import { routingError } from './routing-failure.js';
 import { answerFailure, exchangeOf, type Exchange, type NodeContext } from './exchange.js';
+import type { ErrorShape } from './respond.js';
 
 /** OpenTelemetry's attribute for a request header (semantic conventions: a string array). */
 const CLIENT_REQUEST_ID_ATTRIBUTE = 'http.request.header.x-request-id';
@@ -59,11 +60,17 @@ export interface ProxyRequestDeps {
 
 /**
  * A Hono handler for a proxied route: each request gets its Exchange (its timer starts
- * here), is served by serveProxied, and Hono is told the answer is (being) written.
+ * here, its errors take the route's `errorShape`), is served by serveProxied, and Hono is
+ * told the answer is (being) written.
  */
-export function proxiedRoute(deps: ProxyRequestDeps, route: Route, handler: ProxyHandler) {
+export function proxiedRoute(
+  deps: ProxyRequestDeps,
+  route: Route,
+  handler: ProxyHandler,
+  errorShape?: ErrorShape,
+) {
   return function proxied(c: NodeContext): Response {
-    const ex = exchangeOf(route, c, deps.metrics);
+    const ex = exchangeOf(route, c, deps.metrics, errorShape);
     try {
       serveProxied(deps, ex, handler);
     } catch (err) {

@@ -5,10 +5,18 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Frame } from '../upstream/index.js';
+import { anthropicErrorBody, errorEventFrame } from '../formats/messages/index.js';
 import type { ProxyError } from './errors.js';
 import { merged } from '../objects.js';
 
 export type ExtraHeaders = Record<string, string>;
+
+/**
+ * The shape of a route's errors, chosen when it is mounted: OpenAI's
+ * `{"error":{"message","type","param","code"}}`, or Anthropic's
+ * `{"type":"error","error":{"type","message"}}` on the Messages API's routes.
+ */
+export type ErrorShape = 'openai' | 'anthropic';
 
 export function sendJson(
   res: ServerResponse,
@@ -19,10 +27,16 @@ export function sendJson(
   sendText(res, status, body, 'application/json', headers);
 }
 
-export function sendError(res: ServerResponse, err: ProxyError, headers?: ExtraHeaders): void {
+export function sendError(
+  res: ServerResponse,
+  err: ProxyError,
+  headers?: ExtraHeaders,
+  shape: ErrorShape = 'openai',
+): void {
   // NOTE: no `connection: close` on a 413: Node would close at once, resetting a client
   // still uploading before it reads the answer. The server lingers instead (discardRest).
-  sendJson(res, err.status, JSON.stringify(err.toJSON()), merged(headers, err.headers()));
+  const body = shape === 'openai' ? err.toJSON() : anthropicErrorBody(err.status, err.message);
+  sendJson(res, err.status, JSON.stringify(body), merged(headers, err.headers()));
 }
 
 /** A whole body of `contentType`, with its length, unless an answer was already started. */
@@ -78,8 +92,19 @@ export function writeFrame(res: ServerResponse, frame: Frame): boolean | Promise
   });
 }
 
-/** An error after the stream started: an OpenAI-style error event, then the end. */
-export function endSseWithError(res: ServerResponse, err: ProxyError): void {
+/**
+ * An error after the stream started, then the end: OpenAI's error chunk, or Anthropic's
+ * `error` event.
+ */
+export function endSseWithError(
+  res: ServerResponse,
+  err: ProxyError,
+  shape: ErrorShape = 'openai',
+): void {
   if (res.destroyed || res.writableEnded) return;
-  res.end(`data: ${JSON.stringify(err.toJSON())}\n\n`);
+  res.end(
+    shape === 'openai'
+      ? `data: ${JSON.stringify(err.toJSON())}\n\n`
+      : errorEventFrame(err.status, err.message),
+  );
 }
