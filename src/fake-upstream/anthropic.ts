@@ -1,7 +1,7 @@
 /**
  * The Anthropic Messages wire format: POST /v1/messages (JSON, or SSE with the real event
- * names) and GET /v1/models. Requests are told apart from OpenAI ones by the
- * `anthropic-version` header, which the real API requires on every call.
+ * names), POST /v1/messages/count_tokens and GET /v1/models. Requests are told apart from
+ * OpenAI ones by the `anthropic-version` header, which the real API requires on every call.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import {
@@ -98,6 +98,23 @@ function messages({ body, headers }: RouteRequest, ctx: AnswerContext): Answer {
   return { kind: 'stream', frames: messageFrames(message, ctx.streamChunks) };
 }
 
+/**
+ * POST /v1/messages/count_tokens: the words of the system prompt, the messages and the tool
+ * definitions (the fake's token unit), as `{"input_tokens": N}`.
+ */
+function countTokens({ body, headers }: RouteRequest): Answer {
+  if (header(headers, ANTHROPIC_VERSION_HEADER) === undefined) {
+    return reject('anthropic-version: header is required');
+  }
+  if (!isRecord(body)) return reject('The request body must be a JSON object.');
+  const { model, messages: turns, tools } = body;
+  if (typeof model !== 'string') return reject('model: Field required');
+  if (!Array.isArray(turns)) return reject('messages: Field required');
+  const toolText = Array.isArray(tools) ? JSON.stringify(tools) : '';
+  const text = `${textOf(body['system'])} ${allText(turns)} ${toolText}`;
+  return { kind: 'json', body: { input_tokens: wordCount(text) } };
+}
+
 const stopReason = (tool: string | undefined): string =>
   tool === undefined ? 'end_turn' : 'tool_use';
 
@@ -191,6 +208,7 @@ export const anthropicApi: WireApi = {
   name: 'anthropic',
   route(method, path) {
     if (method === 'POST' && path === '/v1/messages') return messages;
+    if (method === 'POST' && path === '/v1/messages/count_tokens') return countTokens;
     if (method === 'GET' && path === '/v1/models') return models;
     return undefined;
   },

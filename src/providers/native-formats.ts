@@ -120,6 +120,16 @@ const messages: NativeFormat = {
   },
 };
 
+/** The Messages API's token count: `{"input_tokens": N}`, no usage (nothing was generated). */
+const countTokens: NativeFormat = {
+  path: '/messages/count_tokens',
+  answer: (value) => {
+    if (typeof value.input_tokens !== 'number') throw invalid('not a token count');
+    return undefined;
+  },
+  see: () => undefined,
+};
+
 const chatLike = (path: string, what: string, key: 'choices' | 'data'): NativeFormat => ({
   path,
   answer: (value) => {
@@ -129,10 +139,11 @@ const chatLike = (path: string, what: string, key: 'choices' | 'data'): NativeFo
   see: seeChatEvent,
 });
 
-export const NATIVE_FORMATS: Readonly<Record<InboundApiName, NativeFormat>> = {
+export const NATIVE_FORMATS: Readonly<Record<InboundApiName | 'count_tokens', NativeFormat>> = {
   chat: chatLike('/chat/completions', 'answer', 'choices'),
   completions: chatLike('/completions', 'completion', 'choices'),
   embeddings: chatLike('/embeddings', 'embeddings answer', 'data'),
   responses,
   messages,
+  count_tokens: countTokens,
 };

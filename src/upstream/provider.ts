@@ -58,7 +58,8 @@ export type ChatAnswer = JsonAnswer | StreamAnswer;
  * wire format. `usage` and the stream's `done` are read from that format.
  */
 export interface NativeRequest {
-  api: InboundApiName;
+  /** The API, or `count_tokens`: the Messages API's token count, served with `messages`. */
+  api: InboundApiName | 'count_tokens';
   /** The body to send: the client's, byte for byte, unless the proxy had to change it. */
   bodyText: string;
   stream: boolean;
