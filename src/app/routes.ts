@@ -14,10 +14,12 @@ import type { InboundApi } from '../http/inbound/api.js';
 import { inboundHandler, type PipelineDeps } from '../http/inbound/pipeline.js';
 import { chatCompletionsApi } from '../http/routes/chat.js';
 import { completionsApi } from '../http/routes/completions.js';
+import { countTokensApi, messagesApi } from '../http/routes/messages/index.js';
 import { embeddingsApi } from '../http/routes/embeddings.js';
 import { modelResponse, modelsResponse } from '../http/routes/models.js';
 import { mountOps } from '../http/routes/ops.js';
 import { corsMiddleware } from '../http/cors.js';
+import type { ErrorShape } from '../http/respond.js';
 import type { Route } from '../telemetry/proxy-metrics.js';
 import type { ChatAnswer } from '../upstream/index.js';
 import type { Components } from './components.js';
@@ -98,12 +100,18 @@ function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycl
     cacheScope: config.cache.scope,
     condenser: parts.condensation?.condenser,
   };
-  const proxied = (route: Route, handler: ProxyHandler) => proxiedRoute(proxyDeps, route, handler);
+  const proxied = (route: Route, handler: ProxyHandler, errorShape?: ErrorShape) =>
+    proxiedRoute(proxyDeps, route, handler, errorShape);
   const api = <Req, A extends ChatAnswer>(inbound: InboundApi<Req, A>) =>
     inboundHandler(pipeline, inbound);
   hono.post('/v1/chat/completions', proxied('/v1/chat/completions', api(chatCompletionsApi)));
   hono.post('/v1/embeddings', proxied('/v1/embeddings', api(embeddingsApi)));
   hono.post('/v1/completions', proxied('/v1/completions', api(completionsApi)));
+  hono.post('/v1/messages', proxied('/v1/messages', api(messagesApi), 'anthropic'));
+  hono.post(
+    '/v1/messages/count_tokens',
+    proxied('/v1/messages/count_tokens', api(countTokensApi), 'anthropic'),
+  );
   hono.get(
     '/v1/models',
     proxied('/v1/models', (_ctx, ex) => {

@@ -17,7 +17,12 @@ export {
   stopReason,
   type FromChatOptions,
 } from './from-chat.js';
-export { parseMessagesRequest, type MessagesRequest } from './parse.js';
+export {
+  parseCountTokensRequest,
+  parseMessagesRequest,
+  type CountTokensRequest,
+  type MessagesRequest,
+} from './parse.js';
 export { MessagesStreamEncoder, type MessagesStreamOptions } from './stream.js';
 export {
   reasoningEffort,

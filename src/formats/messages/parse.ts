@@ -187,6 +187,23 @@ export function parseMessagesRequest(body: unknown): MessagesRequest {
   return request;
 }
 
+/**
+ * A count_tokens request (POST /v1/messages/count_tokens): a Messages request without
+ * `max_tokens`, which counting does not read.
+ */
+export type CountTokensRequest = Omit<AnthropicMessagesRequest, 'max_tokens'> & {
+  max_tokens?: number;
+} & Record<string, unknown>;
+
+const countTokensSchema = requestSchema.extend({ max_tokens: z.number().int().min(1).optional() });
+
+/** Validates a count_tokens body; throws a MessagesFormatError (400) naming the first problem. */
+export function parseCountTokensRequest(body: unknown): CountTokensRequest {
+  const r = countTokensSchema.safeParse(body);
+  if (!r.success) throw fromIssue(r.error.issues[0]!);
+  return r.data as unknown as CountTokensRequest;
+}
+
 function fromIssue(issue: z.core.$ZodIssue): MessagesFormatError {
   const path = issue.path.map(String).join('.');
   const missing = issue.code === 'invalid_type' && issue.message.endsWith('received undefined');

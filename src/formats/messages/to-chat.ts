@@ -29,10 +29,8 @@ import type {
 /** OpenAI's reasoning effort, which OpenAI-compatible reasoning models also read. */
 export type ReasoningEffort = 'low' | 'medium' | 'high';
 
-/** The chat request, with the one field it needs that the chat types do not list yet. */
-export type ChatRequestFromMessages = ChatCompletionRequest & {
-  reasoning_effort?: ReasoningEffort;
-};
+/** The chat request a Messages request becomes (its `reasoning_effort` one of ReasoningEffort). */
+export type ChatRequestFromMessages = ChatCompletionRequest;
 
 /** Builds the chat request; throws a MessagesFormatError (400) for what chat cannot carry. */
 export function toChatRequest(req: AnthropicMessagesRequest): ChatRequestFromMessages {

@@ -100,6 +100,11 @@ export interface InboundApi<Req, A extends ChatAnswer = ChatAnswer> {
    * absent. `refusal` says, for a 400 naming the model, what would make one eligible.
    */
   readonly eligible?: { readonly route: string; readonly test: Eligible; readonly refusal: string };
+  /**
+   * Answers a call none of whose model's providers is `eligible` without routing it (the
+   * proxy's own token count for count_tokens); absent: such a call is a 400 naming the model.
+   */
+  readonly unserved?: (call: ProxyCall<Req>) => Promise<void>;
   /** Whether an answer may be stored (one that can be replayed); everything when absent. */
   readonly admit?: (answer: CachedAnswer) => boolean;
 }

@@ -61,6 +61,10 @@ export function inboundHandler<Req, A extends ChatAnswer>(
   };
   return async function handle(ctx: TaskContext, ex: Exchange): Promise<void> {
     const call = parse(stages, ctx, ex);
+    const { eligible, unserved } = api;
+    if (unserved !== undefined && !deps.engine.serves(call.model, eligible?.test)) {
+      return unserved(call);
+    }
     // NOTE: the stages a config leaves out are not called: each is an async function, and
     // awaiting one that does nothing still costs a promise and a microtask per request.
     const { cache, condenser } = deps;
@@ -92,7 +96,11 @@ function parse<Req, A extends ChatAnswer>(
   const model = api.model(request);
   if (!deps.engine.serves(model)) throw errors.unknownModel(model);
   const { eligible } = api;
-  if (eligible !== undefined && !deps.engine.serves(model, eligible.test))
+  if (
+    eligible !== undefined &&
+    api.unserved === undefined &&
+    !deps.engine.serves(model, eligible.test)
+  )
     throw errors.apiNotServed(model, eligible.route, eligible.refusal);
   genAiRequest(ex.span, api.operation, api.spanFields(request));
   return {
