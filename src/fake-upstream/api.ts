@@ -16,7 +16,20 @@ export interface SseFrame {
 export type Answer =
   | { readonly kind: 'json'; readonly body: unknown }
   | { readonly kind: 'stream'; readonly frames: readonly SseFrame[] }
-  | { readonly kind: 'reject'; readonly status: number; readonly message: string };
+  | {
+      readonly kind: 'reject';
+      readonly status: number;
+      readonly message: string;
+      /** OpenAI's `param` and `code` where the real API names them (the Responses API). */
+      readonly param?: string | null;
+      readonly code?: string | null;
+    };
+
+/** The field a refusal is about and its code, for error shapes that carry them. */
+export interface ErrorDetail {
+  readonly param?: string | null;
+  readonly code?: string | null;
+}
 
 export interface AnswerContext {
   /** The request number, used in answer ids. */
@@ -39,7 +52,7 @@ export interface WireApi {
   readonly name: 'openai' | 'anthropic';
   route(method: string, path: string): Route | undefined;
   authorized(headers: IncomingHttpHeaders, apiKey: string): boolean;
-  errorBody(status: number, message: string): unknown;
+  errorBody(status: number, message: string, detail?: ErrorDetail): unknown;
   /** A stream that breaks SSE framing/JSON but still ends like a finished stream. */
   invalidStream(): readonly SseFrame[];
 }

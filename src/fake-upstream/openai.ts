@@ -8,6 +8,7 @@ import {
   header,
   type Answer,
   type AnswerContext,
+  type ErrorDetail,
   type RouteRequest,
   type SseFrame,
   type WireApi,
@@ -24,6 +25,7 @@ import {
   wordCount,
 } from './content.js';
 import { isRecord } from '../json.js';
+import { responses } from './responses.js';
 
 const ERROR_KINDS: Record<number, { type: string; code: string | null }> = {
   400: { type: 'invalid_request_error', code: null },
@@ -33,12 +35,13 @@ const ERROR_KINDS: Record<number, { type: string; code: string | null }> = {
   429: { type: 'requests', code: 'rate_limit_exceeded' },
 };
 
-function errorBody(status: number, message: string): unknown {
+function errorBody(status: number, message: string, detail: ErrorDetail = {}): unknown {
   const kind = ERROR_KINDS[status] ?? {
     type: status >= 500 ? 'server_error' : 'error',
     code: null,
   };
-  return { error: { message, type: kind.type, param: null, code: kind.code } };
+  const { param = null, code = kind.code } = detail;
+  return { error: { message, type: kind.type, param, code } };
 }
 
 function reject(message: string): Answer {
@@ -207,6 +210,7 @@ export const openaiApi: WireApi = {
     if (method === 'GET' && path === '/v1/models') return models;
     if (method === 'POST' && path === '/v1/chat/completions') return chat;
     if (method === 'POST' && path === '/v1/embeddings') return embeddings;
+    if (method === 'POST' && path === '/v1/responses') return responses;
     return undefined;
   },
   authorized(headers, apiKey) {

@@ -223,7 +223,7 @@ class FakeUpstreamServer implements FakeUpstream {
     };
     const answer = route({ body: parsed.value, headers }, context);
     if (answer.kind === 'reject') {
-      return ex.json(answer.status, api.errorBody(answer.status, answer.message));
+      return ex.json(answer.status, api.errorBody(answer.status, answer.message, answer));
     }
     const behaviour = opts.behaviour ?? 'ok';
     const plan = planRequest({
