@@ -14,6 +14,7 @@ import {
 } from '../../../formats/messages/index.js';
 import { createTokenCounter, loadTokenizer, type ChatMessage } from '../../../condense/index.js';
 import type { ChatAnswer, JsonAnswer } from '../../../upstream/index.js';
+import type { ChatCompletionRequest } from '../../../upstream/openai-types.js';
 import { ProxyError } from '../../errors.js';
 import type { InboundApi, ProxyCall } from '../../inbound/api.js';
 import { anthropicHeaders, parsed, speaksMessages } from './native.js';
@@ -60,17 +61,21 @@ async function countLocally(call: ProxyCall<CountTokensRequest>): Promise<void> 
 
 /** The request as the chat messages it is translated to, its tools as one more message. */
 function chatMessages(request: CountTokensRequest): ChatMessage[] {
-  let chat;
-  try {
-    chat = toChatRequest({ ...request, max_tokens: request.max_tokens ?? 1 });
-  } catch (err) {
-    if (!(err instanceof MessagesFormatError)) throw err;
-    throw new ProxyError(400, err.message, { code: 'unsupported_parameter', param: err.param });
-  }
+  const chat = translated(request);
   const messages: ChatMessage[] = [...chat.messages];
   // Tool definitions are prompt tokens too; chat providers bill them, framed their own way.
   if (chat.tools !== undefined) {
     messages.push({ role: 'system', content: JSON.stringify(chat.tools) });
   }
   return messages;
+}
+
+/** The chat request counted; what chat cannot carry is a 400 naming the field. */
+function translated(request: CountTokensRequest): ChatCompletionRequest {
+  try {
+    return toChatRequest({ ...request, max_tokens: request.max_tokens ?? 1 });
+  } catch (err) {
+    if (!(err instanceof MessagesFormatError)) throw err;
+    throw new ProxyError(400, err.message, { code: 'unsupported_parameter', param: err.param });
+  }
 }
