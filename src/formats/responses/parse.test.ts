@@ -168,6 +168,12 @@ describe('parseResponsesRequest', () => {
       'decimal_below_min_value',
     ],
     ['a string for stream', { model: 'm', input: 'x', stream: 'yes' }, 'stream', 'invalid_type'],
+    [
+      'a metadata key over 64 characters',
+      { model: 'm', input: 'x', metadata: { ['k'.repeat(65)]: 'v' } },
+      'metadata',
+      'invalid_value',
+    ],
   ])('refuses %s, naming %s', (_name, body, param, code) => {
     expect(refusal(body)).toMatchObject({ param, code });
   });

@@ -36,8 +36,9 @@ const scalars = z.looseObject({
     .nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   metadata: z
-    .record(z.string().max(64), z.string().max(512))
+    .record(z.string(), z.string().max(512))
     .refine((m) => Object.keys(m).length <= 16, 'at most 16 key-value pairs are allowed')
+    .refine((m) => Object.keys(m).every((k) => k.length <= 64), 'keys are at most 64 characters')
     .nullish(),
   store: z.boolean().nullish(),
   previous_response_id: z.string().min(1).max(256).nullish(),
