@@ -9,6 +9,7 @@
 import type { InboundApiName } from '../config/index.js';
 import { isRecord } from '../json.js';
 import { UpstreamError, type StreamStats } from '../upstream/index.js';
+import { knownErrorType } from './anthropic/stream.js';
 import type { Usage } from '../upstream/openai-types.js';
 
 export interface NativeFormat {
@@ -16,7 +17,10 @@ export interface NativeFormat {
   readonly path: string;
   /** Checks a parsed 2xx JSON answer (throws invalid_response) and returns its usage. */
   readonly answer: (value: Record<string, unknown>) => Usage | undefined;
-  /** Records what one parsed stream event says: usage, and the stream's end. */
+  /**
+   * Records what one parsed stream event says: usage, and the stream's end; throws an
+   * UpstreamError for an event that says the stream failed.
+   */
   readonly see: (event: Record<string, unknown>, stats: StreamStats) => void;
 }
 
@@ -114,6 +118,14 @@ const messages: NativeFormat = {
       case 'message_stop':
         stats.done = true;
         return;
+      case 'error':
+        // Anthropic ends a failing stream (overloaded mid-answer) with an `error` event: a
+        // stream error, so before the first frame the engine fails over, and after it the
+        // client's stream ends with one error event (the proxy's), not the upstream's and ours.
+        throw new UpstreamError(
+          'server_error',
+          `stream error (${knownErrorType(isRecord(event.error) ? event.error.type : undefined)})`,
+        );
       default:
         return;
     }

@@ -84,6 +84,65 @@ describe('native pass-through: Anthropic Messages to an anthropic provider', () 
     expect(answer.stats.usage?.completion_tokens).toBeGreaterThan(0);
     expect(answer.stats.usage?.prompt_tokens).toBeGreaterThan(0);
   });
+
+  const MESSAGE_START =
+    'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message",' +
+    '"role":"assistant","model":"m","content":[],"usage":{"input_tokens":3,"output_tokens":1}}}\n\n';
+  const OVERLOADED =
+    'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+  const streamed = { api: 'messages', bodyText: '{"stream":true}', stream: true } as const;
+
+  it("ends the stream with a stream error at the upstream's error event", async () => {
+    let held: ServerResponse | undefined;
+    const upstream = await responsesServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(MESSAGE_START);
+      held = res;
+    });
+    const provider = providerFor({ type: 'anthropic', baseUrl: upstream.url });
+    const answer = (await provider.native!(streamed, { signal })) as StreamAnswer;
+    expect(String(answer.first)).toContain('message_start');
+    // Sent once the first event was taken, so it arrives in a later read.
+    held!.end(OVERLOADED);
+    await expect(answer.rest.next()).rejects.toMatchObject({
+      kind: 'server_error',
+      message: 'stream error (overloaded_error)',
+    });
+    answer.close();
+  });
+
+  it('fails the attempt (so the engine fails over) when the first event is an error', async () => {
+    const upstream = await responsesServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(OVERLOADED);
+    });
+    const provider = providerFor({ type: 'anthropic', baseUrl: upstream.url });
+    await expect(provider.native!(streamed, { signal })).rejects.toMatchObject({
+      kind: 'server_error',
+    });
+  });
+
+  it('passes count_tokens through to /messages/count_tokens and checks its answer', async () => {
+    let answerBody = '{"input_tokens":12}';
+    const paths: string[] = [];
+    const upstream = await responsesServer((req, res) => {
+      paths.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(answerBody);
+    });
+    const provider = providerFor({ type: 'anthropic', baseUrl: upstream.url });
+    const bodyText = '{"model":"m","messages":[{"role":"user","content":"hi"}]}';
+    const count = { api: 'count_tokens', bodyText, stream: false } as const;
+    const answer = (await provider.native!(count, { signal })) as JsonAnswer;
+    expect(answer.body).toBe('{"input_tokens":12}');
+    expect(answer.usage).toBeUndefined();
+    expect(upstream.bodies).toEqual([bodyText]);
+    expect(paths).toEqual(['/v1/messages/count_tokens']);
+    answerBody = '{"tokens":12}';
+    await expect(provider.native!(count, { signal })).rejects.toMatchObject({
+      kind: 'invalid_response',
+    });
+  });
 });
 
 /** A loopback Responses upstream answering what the test gives it. */

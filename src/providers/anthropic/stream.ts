@@ -49,7 +49,8 @@ const ERROR_TYPES: ReadonlySet<unknown> = new Set([
   'overloaded_error',
 ]);
 
-function knownErrorType(type: unknown): string {
+/** An `error` event's type as Anthropic documents it; `unknown_error` for any other value. */
+export function knownErrorType(type: unknown): string {
   return ERROR_TYPES.has(type) ? (type as string) : 'unknown_error';
 }
 
