@@ -212,6 +212,28 @@ describe("POST /v1/responses: the real API's 400s", () => {
     );
   });
 
+  it('continues from a response it issued, and refuses a previous_response_id it did not', async () => {
+    const first = await client.responses.create({ model: 'm', input: 'one' });
+    const second = await client.responses.create({
+      model: 'm',
+      input: 'two',
+      previous_response_id: first.id,
+    });
+    expect(second).toMatchObject({ status: 'completed', previous_response_id: first.id });
+    const { status, error } = await post({
+      model: 'm',
+      input: 'two',
+      previous_response_id: 'resp_elsewhere_1',
+    });
+    expect(status).toBe(400);
+    expect(error).toEqual({
+      message: "Previous response with id 'resp_elsewhere_1' not found.",
+      type: 'invalid_request_error',
+      param: 'previous_response_id',
+      code: 'previous_response_not_found',
+    });
+  });
+
   it('takes the dated variants of the hosted tools', async () => {
     const { status } = await post({
       model: 'm',

@@ -5,7 +5,8 @@
  * with their `param` and `code`. Written straight from the API's reference and captured
  * answers, not from the proxy's own translation, so tests of that translation can trust it.
  *
- * Like the chat route: the answer echoes the last user text; a function tool is called when
+ * Like the chat route: the answer echoes the last user text (of this request: the fake keeps
+ * no conversations, see unknownPrevious); a function tool is called when
  * tool_choice requires one, or under `auto` when the user says "tool" and the last item is
  * not a function_call_output (so an agent's call-result-answer loop ends).
  */
@@ -66,8 +67,32 @@ const invalidValue = (value: string, supported: readonly string[], param: string
     'invalid_value',
   );
 
+/**
+ * The fake keeps no conversations, but its response ids say who issued them: it takes a
+ * `previous_response_id` it issued earlier (its name, a lower request number) and refuses
+ * any other as the real API refuses an id it does not hold, so a proxy that sends a turn to
+ * another upstream than the one that served the last turn is caught unless it expands.
+ */
+function unknownPrevious(previous: unknown, ctx: AnswerContext): Answer | undefined {
+  if (previous === undefined || previous === null) return undefined;
+  if (typeof previous !== 'string') {
+    return reject(
+      `Invalid type for 'previous_response_id': expected a string, but got ${typeof previous} instead.`,
+      'previous_response_id',
+      'invalid_type',
+    );
+  }
+  const issued = /^resp_(.+)_(\d+)$/.exec(previous);
+  if (issued?.[1] === ctx.name && Number(issued[2]) < ctx.id) return undefined;
+  return reject(
+    `Previous response with id '${previous}' not found.`,
+    'previous_response_id',
+    'previous_response_not_found',
+  );
+}
+
 /** The real API's refusal of this body, if it would refuse it. */
-function problemOf(body: Record<string, unknown>): Answer | undefined {
+function problemOf(body: Record<string, unknown>, ctx: AnswerContext): Answer | undefined {
   if (typeof body['model'] !== 'string') return missing('model');
   const input = body['input'];
   if (input === undefined) return missing('input');
@@ -92,7 +117,7 @@ function problemOf(body: Record<string, unknown>): Answer | undefined {
   }
   const text = body['text'];
   const format = isRecord(text) ? text['format'] : undefined;
-  if (!isRecord(format)) return undefined;
+  if (!isRecord(format)) return unknownPrevious(body['previous_response_id'], ctx);
   const type = format['type'];
   if (typeof type !== 'string') return missing('text.format.type');
   if (!FORMATS.includes(type)) return invalidValue(type, FORMATS, 'text.format.type');
@@ -100,7 +125,7 @@ function problemOf(body: Record<string, unknown>): Answer | undefined {
     if (typeof format['name'] !== 'string') return missing('text.format.name');
     if (!isRecord(format['schema'])) return missing('text.format.schema');
   }
-  return undefined;
+  return unknownPrevious(body['previous_response_id'], ctx);
 }
 
 type Item = Record<string, unknown>;
@@ -148,7 +173,7 @@ interface Turn {
 
 function responses({ body }: RouteRequest, ctx: AnswerContext): Answer {
   if (!isRecord(body)) return reject('The request body must be a JSON object.', null, null);
-  const problem = problemOf(body);
+  const problem = problemOf(body, ctx);
   if (problem !== undefined) return problem;
   const items = itemsOf(body['input']);
   const tool = toolToCall(body, items);
