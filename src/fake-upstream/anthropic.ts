@@ -19,13 +19,13 @@ import {
   allText,
   answerText,
   lastUserText,
-  mentionsTool,
   splitInto,
   textOf,
   wordCount,
 } from './content.js';
 import { isRecord } from '../json.js';
 import { anthropicRequestProblem } from './anthropic-rules.js';
+import { anthropicToolDecision } from './anthropic-tool-choice.js';
 
 export const ANTHROPIC_VERSION_HEADER = 'anthropic-version';
 
@@ -48,23 +48,11 @@ function reject(message: string): Answer {
   return { kind: 'reject', status: 400, message };
 }
 
-function toolToCall(body: Record<string, unknown>, userText: string): string | undefined {
-  // A forced tool (tool_choice {type:'tool'}) is always called, as the real API does.
-  const choice = body['tool_choice'];
-  if (isRecord(choice) && choice['type'] === 'tool' && typeof choice['name'] === 'string') {
-    return choice['name'];
-  }
-  const tools = body['tools'];
-  if (!Array.isArray(tools) || !mentionsTool(userText)) return undefined;
-  const first: unknown = tools[0];
-  return isRecord(first) && typeof first['name'] === 'string' ? first['name'] : undefined;
-}
-
 /** What the fake answers a Messages call with, in either shape. */
 interface Message {
   readonly id: string;
   readonly model: string;
-  /** The tool called, when asked for (or forced); else `text` is the answer. */
+  /** The tool called, when asked for (anthropic-tool-choice.ts); else `text` is the answer. */
   readonly tool: string | undefined;
   readonly text: string;
   readonly inputTokens: number;
@@ -83,9 +71,10 @@ function messages({ body, headers }: RouteRequest, ctx: AnswerContext): Answer {
   const problem = anthropicRequestProblem(body);
   if (problem !== undefined) return reject(problem);
 
-  const userText = lastUserText(turns);
-  const tool = toolToCall(body, userText);
-  const text = answerText(userText);
+  const decision = anthropicToolDecision(body, turns);
+  if ('problem' in decision) return reject(decision.problem);
+  const { tool } = decision;
+  const text = answerText(lastUserText(turns));
   const message: Message = {
     id: `msg_${ctx.name}_${ctx.id}`,
     model,

@@ -82,11 +82,11 @@ function fnv1a(text: string): number {
   return hash;
 }
 
-/** A unit-length vector of EMBEDDING_DIMENSIONS floats derived from a hash of the text. */
-export function embeddingOf(text: string): number[] {
+/** A unit-length vector of `dimensions` floats derived from a hash of the text. */
+export function embeddingOf(text: string, dimensions = EMBEDDING_DIMENSIONS): number[] {
   let state = fnv1a(text);
   const raw: number[] = [];
-  for (let i = 0; i < EMBEDDING_DIMENSIONS; i++) {
+  for (let i = 0; i < dimensions; i++) {
     // xorshift32 steps from the hash: different texts land on different vectors.
     state ^= state << 13;
     state ^= state >>> 17;

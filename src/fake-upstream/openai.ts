@@ -1,7 +1,8 @@
 /**
  * The OpenAI wire format: GET /v1/models, POST /v1/chat/completions (JSON and SSE chunks
- * ending in `data: [DONE]`), POST /v1/embeddings (floats or base64, as the SDK asks).
- * Shapes follow the real API closely enough for the official `openai` SDK to parse them.
+ * ending in `data: [DONE]`; `tool_choice` and `response_format` honoured, openai-request.ts),
+ * POST /v1/embeddings (floats or base64, as the SDK asks; `dimensions` honoured). Shapes
+ * follow the real API closely enough for the official `openai` SDK to parse them.
  */
 import {
   dataFrame,
@@ -16,14 +17,13 @@ import {
 import {
   TOOL_ARGUMENT_PIECES,
   TOOL_ARGUMENTS,
+  EMBEDDING_DIMENSIONS,
   allText,
-  answerText,
   embeddingOf,
-  lastUserText,
-  mentionsTool,
   splitInto,
   wordCount,
 } from './content.js';
+import { chatPlan, type Refusal } from './openai-request.js';
 import { isRecord } from '../json.js';
 import { responses } from './responses.js';
 
@@ -48,19 +48,15 @@ function reject(message: string): Answer {
   return { kind: 'reject', status: 400, message };
 }
 
-/** The first declared function tool, when the last user turn asks for a tool. */
-function toolToCall(body: Record<string, unknown>, userText: string): string | undefined {
-  const tools = body['tools'];
-  if (!Array.isArray(tools) || !mentionsTool(userText)) return undefined;
-  const first: unknown = tools[0];
-  const fn = isRecord(first) ? first['function'] : undefined;
-  return isRecord(fn) && typeof fn['name'] === 'string' ? fn['name'] : undefined;
+/** A 400 with the real API's words, naming the field at fault. */
+function refusal({ problem, param, code }: Refusal): Answer {
+  return { kind: 'reject', status: 400, message: problem, param, code };
 }
 
 /** What the fake answers a chat call with, in either shape. */
 interface Completion {
   readonly base: { id: string; created: number; model: string; system_fingerprint: string };
-  /** The tool called, when the last user turn asked for one; else `text` is the answer. */
+  /** The tool called, when the request asked for one (tool-choice.ts); else `text` is the answer. */
   readonly tool: string | undefined;
   readonly text: string;
   readonly usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
@@ -74,9 +70,9 @@ function chat({ body }: RouteRequest, ctx: AnswerContext): Answer {
   if (typeof model !== 'string') return reject("you must provide a model parameter ('model')");
   if (!Array.isArray(messages)) return reject("'messages' must be an array of messages");
 
-  const userText = lastUserText(messages);
-  const tool = toolToCall(body, userText);
-  const text = answerText(userText);
+  const plan = chatPlan(body, messages);
+  if ('problem' in plan) return refusal(plan);
+  const { tool, text } = plan;
   const promptTokens = wordCount(allText(messages));
   const completionTokens = wordCount(tool === undefined ? text : TOOL_ARGUMENTS);
   const completion: Completion = {
@@ -178,15 +174,45 @@ function toBase64(vector: readonly number[]): string {
   return Buffer.from(new Float32Array(vector).buffer).toString('base64');
 }
 
+/** The largest `dimensions` served: text-embedding-3-large's size. */
+export const MAX_EMBEDDING_DIMENSIONS = 3072;
+
+/** The vector length asked for (`dimensions`, else the fake's default), or why it is refused. */
+function dimensionsOf(model: string, dimensions: unknown): number | Refusal {
+  if (dimensions === undefined || dimensions === null) return EMBEDDING_DIMENSIONS;
+  if (model.includes('ada-002')) {
+    return {
+      problem: 'This model does not support specifying dimensions.',
+      param: 'dimensions',
+      code: null,
+    };
+  }
+  if (
+    typeof dimensions !== 'number' ||
+    !Number.isInteger(dimensions) ||
+    dimensions < 1 ||
+    dimensions > MAX_EMBEDDING_DIMENSIONS
+  ) {
+    return {
+      problem: `Invalid value for 'dimensions' = ${JSON.stringify(dimensions)}. Must be an integer from 1 to ${MAX_EMBEDDING_DIMENSIONS}.`,
+      param: 'dimensions',
+      code: 'invalid_value',
+    };
+  }
+  return dimensions;
+}
+
 function embeddings({ body }: RouteRequest, _ctx: AnswerContext): Answer {
   if (!isRecord(body)) return reject('The request body must be a JSON object.');
   const { model, encoding_format: format } = body;
   if (typeof model !== 'string') return reject("you must provide a model parameter ('model')");
   const inputs = embeddingInputs(body['input']);
   if (inputs === undefined) return reject("'input' must be a string or a non-empty array");
+  const dims = dimensionsOf(model, body['dimensions']);
+  if (typeof dims !== 'number') return refusal(dims);
   const tokens = inputs.reduce((sum, text) => sum + wordCount(text), 0);
   const data = inputs.map((text, index) => {
-    const vector = embeddingOf(text);
+    const vector = embeddingOf(text, dims);
     return {
       object: 'embedding',
       index,
