@@ -113,11 +113,10 @@ export const errors = {
     ),
   /** The model is served, but by no provider that can take this inbound API. */
   apiNotServed: (model: string, route: string, hint: string) =>
-    new ProxyError(
-      400,
-      `No provider serving the model '${model}' can take ${route}: ${hint}`,
-      { code: 'unsupported_api', param: 'model' },
-    ),
+    new ProxyError(400, `No provider serving the model '${model}' can take ${route}: ${hint}`, {
+      code: 'unsupported_api',
+      param: 'model',
+    }),
   unknownModel: (model: string) =>
     new ProxyError(
       404,

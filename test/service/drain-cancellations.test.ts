@@ -59,10 +59,7 @@ const config = () => ({
 
 /** llm_proxy_task_cancellations_total summed over owner/task, per reason. */
 function cancellationsByReason(samples: Sample[]): Record<CancelReason, number> {
-  const out = Object.fromEntries(CANCEL_REASONS.map((r) => [r, 0])) as Record<
-    CancelReason,
-    number
-  >;
+  const out = Object.fromEntries(CANCEL_REASONS.map((r) => [r, 0])) as Record<CancelReason, number>;
   for (const s of select(samples, 'llm_proxy_task_cancellations_total')) {
     out[s.labels.reason as CancelReason] += s.value;
   }
@@ -84,9 +81,7 @@ describe('the drain summary counts every cancellation', () => {
     await eventually(async () =>
       expect(await p.metric('llm_proxy_tasks_active', { owner: 'health_checker' })).toBe(1),
     );
-    expect(await p.metric('llm_proxy_tasks_active', { owner: 'unified_cache' })).toBeGreaterThan(
-      1,
-    );
+    expect(await p.metric('llm_proxy_tasks_active', { owner: 'unified_cache' })).toBeGreaterThan(1);
     const answer = await p.client.chat.completions.create({
       model: 'gpt-4o-mini',
       messages: [{ role: 'user', content: 'one answer for the cache' }],
