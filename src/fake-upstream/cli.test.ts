@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseFakeUpstreamArgs, runFakeUpstreamCli } from './index.js';
+import { FLAGS } from './cli.js';
+import { BEHAVIOURS } from './behaviour.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -67,6 +69,22 @@ describe('parseFakeUpstreamArgs', () => {
 });
 
 describe('runFakeUpstreamCli', () => {
+  it('prints, for --help, one line for every flag and every behaviour, and resolves 0', async () => {
+    const printed: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((text: string) => printed.push(text));
+    await expect(runFakeUpstreamCli(['--help'])).resolves.toBe(0);
+    const lines = printed.join('\n').split('\n');
+    for (const flag of Object.keys(FLAGS)) {
+      const described = lines.filter((line) =>
+        new RegExp(`^  (-\\w, )?--${flag}\\b.* \\S`).test(line),
+      );
+      expect(described, `--${flag}`).toHaveLength(1);
+    }
+    const behaviours = lines.find((line) => line.startsWith('behaviours: '));
+    expect(behaviours?.slice('behaviours: '.length).split(', ')).toEqual([...BEHAVIOURS]);
+    expect(printed.join('\n')).toContain('docs/fake-upstream.md');
+  });
+
   it('prints the problem and usage on stderr and resolves 2 for a bad flag', async () => {
     const stderr = vi.spyOn(console, 'error').mockImplementation(() => {});
     await expect(runFakeUpstreamCli(['--stream-chunks', 'many'])).resolves.toBe(2);

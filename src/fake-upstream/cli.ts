@@ -7,11 +7,27 @@ import { parseArgs } from 'node:util';
 import { BEHAVIOURS, isBehaviour, type FakeUpstreamOptions } from './behaviour.js';
 import { startFakeUpstream } from './server.js';
 
-export const FAKE_UPSTREAM_USAGE = `usage: llm-proxy fake-upstream --port N [--host H] [--latency-ms N]
-  [--fail-rate R] [--seed N] [--stream-chunks N] [--chunk-delay-ms N]
-  [--behaviour ${BEHAVIOURS.join('|')}] [--retry-after N] [--api-key K] [--name NAME]`;
+export const FAKE_UPSTREAM_USAGE = `usage: llm-proxy fake-upstream --port N [flags]
+A loopback upstream speaking OpenAI (chat, embeddings, Responses, models) and Anthropic
+(Messages, count_tokens) wire formats; it echoes the last user turn. See docs/fake-upstream.md.
 
-const FLAGS = {
+  --port N            port to listen on (0 or absent: a free port, printed at start)
+  --host H            address to bind (default 127.0.0.1)
+  --latency-ms N      delay before a JSON answer's headers or a stream's first event (default 0)
+  --fail-rate R       share of requests answered 500, 0 to 1, drawn from --seed (default 0)
+  --seed N            seed of the fail-rate draws, so a run replays exactly (default 1)
+  --stream-chunks N   content chunks per streamed answer (default 5)
+  --chunk-delay-ms N  delay between streamed content chunks (default 0; slow_stream: 200)
+  --behaviour B       what every request gets (default ok); B is one of the behaviours below
+  --retry-after N     Retry-After seconds on 429 answers (default 1)
+  --api-key K         require K: Authorization: Bearer K (OpenAI), x-api-key: K (Anthropic)
+  --name NAME         name in log lines, answer ids and the x-fake-upstream header (default fake)
+  -h, --help          print this help
+
+behaviours: ${BEHAVIOURS.join(', ')}`;
+
+/** Every flag the command takes; FAKE_UPSTREAM_USAGE has a line for each. */
+export const FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
   'latency-ms': { type: 'string' },
