@@ -136,6 +136,13 @@ describe('POST /v1/messages upstream failures', () => {
     });
   });
 
+  it('answers a chat answer it cannot translate (choices: [null]) as api_error, 502', async () => {
+    const r = await open();
+    r.oai.set({ behaviour: 'null_choice' });
+    const res = await post(r, '/v1/messages', JSON.stringify(hello(TRANSLATED)));
+    expect(await expectAnthropicError(res, 502, 'api_error')).toContain('gpt');
+  });
+
   it('answers a provider cooling down after a 429 as overloaded_error (503), Retry-After', async () => {
     const r = await open();
     r.ant.failNext(1, 429, 30);

@@ -162,6 +162,16 @@ describe('POST /v1/messages passed through', () => {
     expect(received.headers['x-api-key']).not.toBe(PROXY_KEY);
   });
 
+  it('forwards the recorded Claude Code request as it came, anthropic-beta included', async () => {
+    const body = JSON.stringify({ ...claudeCodeRequest(), model: NATIVE, stream: false });
+    const beta = 'interleaved-thinking-2025-05-14,context-management-2025-06-27';
+    const res = await post(rig, '/v1/messages', body, { 'anthropic-beta': beta });
+    expect(res.status).toBe(200);
+    const received = rig.ant.lastRequest()!;
+    expect(received.text).toBe(body);
+    expect(received.headers['anthropic-beta']).toBe(beta);
+  });
+
   it('keeps what a re-serialisation would change (a uint64 in a tool schema)', async () => {
     const body =
       '{"model":"claude-native","max_tokens":16,"messages":[{"role":"user","content":"hi"}],' +
@@ -207,6 +217,23 @@ describe('POST /v1/messages translated', () => {
         { role: 'user', content: 'translate me' },
       ],
     });
+  });
+
+  it('translates the recorded Claude Code request (thinking as effort, tools, user)', async () => {
+    const recorded = claudeCodeRequest();
+    const res = await post(
+      rig,
+      '/v1/messages',
+      JSON.stringify({ ...recorded, model: TRANSLATED, stream: false }),
+    );
+    expect(res.status).toBe(200);
+    const chat = rig.oai.lastRequest()!.body as Record<string, unknown>;
+    // thinking.budget_tokens 10,000: Claude Code's "think hard".
+    expect(chat.reasoning_effort).toBe('medium');
+    expect(chat.tools).toHaveLength((recorded.tools as unknown[]).length);
+    expect(chat.user).toBe((recorded.metadata as { user_id: string }).user_id);
+    const message = (await res.json()) as { type: string; stop_reason: string };
+    expect(message.type).toBe('message');
   });
 
   it('refuses what chat cannot carry with a 400 naming the field', async () => {

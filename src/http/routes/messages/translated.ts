@@ -56,9 +56,16 @@ export async function sendTranslated(
   return answer.kind === 'json' ? asMessage(answer, opts) : asMessagesStream(answer, opts);
 }
 
-/** An answer the Messages format cannot express: the provider's answer was unusable. */
-const unusable = (err: unknown): unknown =>
-  err instanceof MessagesFormatError ? new UpstreamError('invalid_response', err.message) : err;
+/**
+ * A failure to translate an answer: the provider's answer was unusable (one the Messages
+ * format cannot express, or a malformed one: its fields are not trusted input), so the
+ * engine may fail over. An UpstreamError (a stream's error event) stays as it is.
+ */
+function unusable(err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const why = err instanceof MessagesFormatError ? err.message : 'malformed answer from provider';
+  return new UpstreamError('invalid_response', why);
+}
 
 function asMessage(answer: JsonAnswer, opts: MessagesStreamOptions): JsonAnswer {
   const completion = parseRecord(answer.body) as ChatCompletion | undefined;
