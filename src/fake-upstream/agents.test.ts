@@ -77,7 +77,7 @@ describe('response_format through the OpenAI SDK', () => {
       response_format: { type: 'json_object' },
     });
     expect(JSON.parse(answer.choices[0]!.message.content!)).toEqual({
-      echo: 'echo: reply in JSON',
+      answer: 'echo: reply in JSON',
     });
     const plain = openai.chat.completions.create({
       model: 'gpt-4o-mini',

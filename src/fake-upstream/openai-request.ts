@@ -108,7 +108,7 @@ function formattedText(
         'messages',
       );
     }
-    return JSON.stringify({ echo: answerText(userText) });
+    return JSON.stringify({ answer: answerText(userText) });
   }
   if (type === 'json_schema')
     return schemaText(isRecord(format) ? format['json_schema'] : undefined);
