@@ -42,7 +42,9 @@ export interface ResponsesStreamOptions {
   clock: () => number;
 }
 
-type Part = { kind: 'output_text' | 'refusal'; index: number; text: string };
+/** A part of a message's content: filled in place as deltas come (events are JSON at once). */
+type Content = OutputMessage['content'][number];
+type Part = { index: number; content: Content };
 type OpenMessage = { kind: 'message'; index: number; item: OutputMessage; part?: Part };
 type OpenCall = { kind: 'call'; index: number; item: OutputFunctionCall };
 
@@ -149,39 +151,31 @@ export class ResponsesStreamTranslator {
   }
 
   /** A piece of the assistant's text or refusal: into the open message's part of that kind. */
-  private text(kind: Part['kind'], delta: string, frames: string[]): void {
+  private text(kind: Content['type'], delta: string, frames: string[]): void {
     const message = this.message(frames);
-    if (message.part?.kind !== kind) {
+    if (message.part?.content.type !== kind) {
       this.closePart(message, frames);
-      message.part = { kind, index: message.item.content.length, text: '' };
-      message.item.content.push(
+      const content: Content =
         kind === 'output_text'
           ? { type: 'output_text', text: '', annotations: [], logprobs: [] }
-          : { type: 'refusal', refusal: '' },
-      );
+          : { type: 'refusal', refusal: '' };
+      message.part = { index: message.item.content.length, content };
+      message.item.content.push(content);
       this.emit(frames, 'response.content_part.added', {
         ...this.at(message),
         content_index: message.part.index,
-        part: message.item.content[message.part.index],
+        part: content,
       });
     }
-    const part = message.part;
-    part.text += delta;
-    message.item.content[part.index] =
-      kind === 'output_text'
-        ? { type: 'output_text', text: part.text, annotations: [], logprobs: [] }
-        : { type: 'refusal', refusal: part.text };
-    const extra = kind === 'output_text' ? { logprobs: [] } : {};
-    this.emit(
-      frames,
-      kind === 'output_text' ? 'response.output_text.delta' : 'response.refusal.delta',
-      {
-        ...this.at(message),
-        content_index: part.index,
-        delta,
-        ...extra,
-      },
-    );
+    const { index, content } = message.part;
+    const where = { ...this.at(message), content_index: index, delta };
+    if (content.type === 'output_text') {
+      content.text += delta;
+      this.emit(frames, 'response.output_text.delta', { ...where, logprobs: [] });
+    } else {
+      content.refusal += delta;
+      this.emit(frames, 'response.refusal.delta', where);
+    }
   }
 
   /** The open message item, opened (after closing any other item) if need be. */
@@ -240,15 +234,17 @@ export class ResponsesStreamTranslator {
     const part = message.part;
     if (part === undefined) return;
     const where = { ...this.at(message), content_index: part.index };
-    if (part.kind === 'output_text') {
-      this.emit(frames, 'response.output_text.done', { ...where, text: part.text, logprobs: [] });
+    const { content } = part;
+    if (content.type === 'output_text') {
+      this.emit(frames, 'response.output_text.done', {
+        ...where,
+        text: content.text,
+        logprobs: [],
+      });
     } else {
-      this.emit(frames, 'response.refusal.done', { ...where, refusal: part.text });
+      this.emit(frames, 'response.refusal.done', { ...where, refusal: content.refusal });
     }
-    this.emit(frames, 'response.content_part.done', {
-      ...where,
-      part: message.item.content[part.index],
-    });
+    this.emit(frames, 'response.content_part.done', { ...where, part: content });
     delete message.part;
   }
 
