@@ -27,7 +27,12 @@ import {
   type ErrorShape,
   type ExtraHeaders,
 } from './respond.js';
-import { clientRequestId, generateRequestId, REQUEST_ID_HEADER } from './request-id.js';
+import {
+  ANTHROPIC_REQUEST_ID_HEADER,
+  clientRequestId,
+  generateRequestId,
+  REQUEST_ID_HEADER,
+} from './request-id.js';
 
 /** One request and its answer; see the module comment. */
 export class Exchange {
@@ -66,14 +71,21 @@ export class Exchange {
     const sent = clientRequestId(req.headers);
     this.requestIdFromClient = sent !== undefined;
     this.requestId = sent ?? generateRequestId();
-    res.setHeader(REQUEST_ID_HEADER, this.requestId);
+    this.setRequestId(this.requestId);
   }
 
   /** Makes `id` (the trace id) the answer's request id, unless the client chose its own. */
   identify(id: string): void {
     if (this.requestIdFromClient || this.res.headersSent) return;
     this.requestId = id;
+    this.setRequestId(id);
+  }
+
+  /** The id's headers: `x-request-id`, and Anthropic's `request-id` on its API's routes. */
+  private setRequestId(id: string): void {
     this.res.setHeader(REQUEST_ID_HEADER, id);
+    // The Anthropic SDK reads `request-id` (a message's `_request_id`, an error's requestID).
+    if (this.errorShape === 'anthropic') this.res.setHeader(ANTHROPIC_REQUEST_ID_HEADER, id);
   }
 
   /** Milliseconds since the route took the request. */

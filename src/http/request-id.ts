@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 export const REQUEST_ID_HEADER = 'x-request-id';
+/** The same id under the name the Anthropic API (and so its SDK) uses, on its routes. */
+export const ANTHROPIC_REQUEST_ID_HEADER = 'request-id';
 
 /** The longest client-sent id echoed: room for a UUID, ULID or W3C trace id with a prefix. */
 export const MAX_CLIENT_REQUEST_ID = 128;

@@ -3,6 +3,7 @@
  * null: a generated id with tracing off, the trace id with it on, or the client's own sane id
  * echoed. The request's log line carries the same id.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import { APIError } from 'openai';
 import {
   BasicTracerProvider,
@@ -68,6 +69,26 @@ describe('x-request-id with tracing off', () => {
     expect(unauthorised.headers.get('x-request-id')).toMatch(GENERATED);
     const health = await fetch(`${proxy.url}/healthz`);
     expect(health.headers.get('x-request-id')).toMatch(GENERATED);
+  });
+
+  it('gives the Anthropic SDK its request-id on the Messages API, errors included', async () => {
+    proxy = await startProxy(demo());
+    const anthropic = new Anthropic({ baseURL: proxy.url, apiKey: 'unused', maxRetries: 0 });
+    const ask = {
+      model: 'demo-model',
+      max_tokens: 16,
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    };
+    const { data, request_id } = await anthropic.messages.create(ask).withResponse();
+    expect(data.type).toBe('message');
+    expect(request_id).toMatch(GENERATED);
+    const err = await anthropic.messages
+      .create({ ...ask, model: 'no-such-model' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).requestID).toMatch(GENERATED);
+    const [line] = await requestLines(proxy, 1);
+    expect(line?.['request_id']).toBe(request_id);
   });
 
   it("echoes the client's sane x-request-id and ignores an unsafe one", async () => {
