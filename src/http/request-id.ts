@@ -7,7 +7,9 @@
  * NOTE: generated ids are a per-process random prefix and a counter, not randomUUID: this
  * runs for every request, and a counter id measured ~0.1 µs against randomUUID's ~0.55 µs
  * (Node 20, 5M ids each, on the shared 2-core machine). 48 random bits in the prefix keep
- * ids of replicas and restarts apart; the counter keeps one process's ids unique.
+ * ids of replicas and restarts apart; the counter keeps one process's ids unique. The whole
+ * per-request cost, header check and `setHeader` included, measured 0.26-0.36 µs (1M
+ * ServerResponses), most of it `setHeader` creating the response's header map.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
