@@ -1,5 +1,7 @@
 import OpenAI from 'openai';
+import { zodTextFormat } from 'openai/helpers/zod';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startFakeUpstream, type FakeUpstream } from './index.js';
 
 let up: FakeUpstream;
@@ -100,6 +102,33 @@ describe('POST /v1/responses (JSON)', () => {
       input: 'use a tool',
     });
     expect(none.output[0]?.type).toBe('message');
+  });
+
+  it('answers json_schema with a value the SDK parses against the schema (zodTextFormat)', async () => {
+    const Weather = z.object({ city: z.string(), celsius: z.number(), sunny: z.boolean() });
+    const response = await client.responses.parse({
+      model: 'm',
+      input: 'weather in Paris?',
+      text: { format: zodTextFormat(Weather, 'weather') },
+    });
+    expect(response.output_parsed).toEqual({ city: 'fake', celsius: 0, sunny: false });
+  });
+
+  it('refuses a strict schema that strict mode does not allow, naming text.format.schema', async () => {
+    const { status, error } = await post({
+      model: 'm',
+      input: 'x',
+      text: {
+        format: {
+          type: 'json_schema',
+          name: 'loose',
+          strict: true,
+          schema: { type: 'object', properties: { a: { type: 'string' } } },
+        },
+      },
+    });
+    expect(status).toBe(400);
+    expect(error).toMatchObject({ param: 'text.format.schema' });
   });
 
   it('answers JSON text when text.format asks for JSON', async () => {

@@ -6,9 +6,10 @@
  * answers, not from the proxy's own translation, so tests of that translation can trust it.
  *
  * Like the chat route: the answer echoes the last user text (of this request: the fake keeps
- * no conversations, see unknownPrevious); a function tool is called when
- * tool_choice requires one, or under `auto` when the user says "tool" and the last item is
- * not a function_call_output (so an agent's call-result-answer loop ends).
+ * no conversations, see unknownPrevious), as the smallest schema-valid JSON value under a
+ * json_schema text.format; a function tool is called as tool-choice.ts decides for chat
+ * (when tool_choice requires one, or under `auto` when the user asks for a tool and the last
+ * item is not a function_call_output, so an agent's call-result-answer loop ends).
  */
 import {
   namedFrame,
@@ -21,12 +22,13 @@ import {
   TOOL_ARGUMENT_PIECES,
   TOOL_ARGUMENTS,
   answerText,
-  mentionsTool,
   splitInto,
   textOf,
   wordCount,
 } from './content.js';
 import { isRecord } from '../json.js';
+import { SchemaValueError, minimalValue, strictSchemaProblem } from './schema-value.js';
+import { toolToCall, type ToolChoice } from './tool-choice.js';
 
 /** Every tool type the real API takes (dated variants of the hosted ones included). */
 const TOOL_TYPES = [
@@ -140,26 +142,53 @@ function itemText(item: Item): string {
   return textOf(item['content']);
 }
 
-/** The function tool to call this turn, if any (see the module comment). */
-function toolToCall(body: Record<string, unknown>, items: readonly Item[]): string | undefined {
-  const tools = Array.isArray(body['tools']) ? body['tools'].filter(isRecord) : [];
-  const first = tools.find((t) => t['type'] === 'function')?.['name'] as string | undefined;
-  const choice = body['tool_choice'] ?? 'auto';
-  if (isRecord(choice) && choice['type'] === 'function') return choice['name'] as string;
-  if (choice === 'required') return first;
-  if (choice !== 'auto') return undefined;
-  if (items.at(-1)?.['type'] === 'function_call_output') return undefined;
+function lastUserText(items: readonly Item[]): string {
   const lastUser = items.findLast((item) => item['role'] === 'user');
-  return lastUser !== undefined && mentionsTool(itemText(lastUser)) ? first : undefined;
+  return lastUser === undefined ? '' : itemText(lastUser);
 }
 
-/** The answer text: the echo, as JSON when the text format asks for JSON. */
-function answerOf(body: Record<string, unknown>, items: readonly Item[]): string {
-  const lastUser = items.findLast((item) => item['role'] === 'user');
-  const echo = answerText(lastUser === undefined ? '' : itemText(lastUser));
+/** The function tool to call this turn, if any (tool-choice.ts, as for chat). */
+function toolOf(body: Record<string, unknown>, items: readonly Item[]): string | undefined {
+  const tools = (Array.isArray(body['tools']) ? body['tools'].filter(isRecord) : [])
+    .filter((tool) => tool['type'] === 'function' && typeof tool['name'] === 'string')
+    .map((tool) => tool['name'] as string);
+  const raw = body['tool_choice'];
+  const choice: ToolChoice =
+    raw === 'none' || raw === 'required'
+      ? { kind: raw }
+      : isRecord(raw) && raw['type'] === 'function' && typeof raw['name'] === 'string'
+        ? { kind: 'named', name: raw['name'] }
+        : { kind: 'auto' };
+  const afterToolResult = items.at(-1)?.['type'] === 'function_call_output';
+  return toolToCall({ choice, tools, afterToolResult, userText: lastUserText(items) });
+}
+
+/**
+ * The answer text: the echo; as JSON for `json_object`; for `json_schema` the smallest value
+ * the schema accepts (schema-value.ts), or the real API's refusal of a schema strict mode
+ * does not allow.
+ */
+function answerOf(body: Record<string, unknown>, items: readonly Item[]): string | Answer {
+  const echo = answerText(lastUserText(items));
   const format = isRecord(body['text']) ? body['text']['format'] : undefined;
-  const type = isRecord(format) ? format['type'] : 'text';
-  return type === 'text' ? echo : JSON.stringify({ answer: echo });
+  if (!isRecord(format) || format['type'] === 'text') return echo;
+  if (format['type'] === 'json_object') return JSON.stringify({ answer: echo });
+  const name = format['name'] as string;
+  const schema = format['schema'];
+  if (format['strict'] === true) {
+    const problem = strictSchemaProblem(name, schema);
+    if (problem !== undefined) return reject(problem, 'text.format.schema', null);
+  }
+  try {
+    return JSON.stringify(minimalValue(schema));
+  } catch (err) {
+    if (!(err instanceof SchemaValueError)) throw err;
+    return reject(
+      `Invalid schema for text.format '${name}': ${err.message}`,
+      'text.format.schema',
+      null,
+    );
+  }
 }
 
 /** What the fake answers, in either shape. */
@@ -176,8 +205,9 @@ function responses({ body }: RouteRequest, ctx: AnswerContext): Answer {
   const problem = problemOf(body, ctx);
   if (problem !== undefined) return problem;
   const items = itemsOf(body['input']);
-  const tool = toolToCall(body, items);
+  const tool = toolOf(body, items);
   const text = answerOf(body, items);
+  if (typeof text !== 'string') return text;
   const inputTokens = wordCount([textOf(body['instructions']), ...items.map(itemText)].join(' '));
   const outputTokens = wordCount(tool === undefined ? text : TOOL_ARGUMENTS);
   const turn: Turn = {
