@@ -95,6 +95,7 @@ function oversizedClosing(r: Rng, chunked: boolean): FuzzCase {
 const ROUTES: Record<string, string> = {
   '/v1/chat/completions': 'POST',
   '/v1/embeddings': 'POST',
+  '/v1/completions': 'POST',
   '/v1/models': 'GET',
   '/healthz': 'GET',
   '/readyz': 'GET',
@@ -134,7 +135,7 @@ export function unknownRoute(r: Rng): FuzzCase {
     '/v2/chat/completions',
     '/V1/MODELS',
     '//v1/models',
-    '/v1/completions',
+    '/v1/completion',
     '/v1/responses',
     '/admin',
     '/admin/tasks/1',
