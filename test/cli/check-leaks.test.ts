@@ -247,13 +247,15 @@ describe('check-leaks after a leak', () => {
  * A proxy whose one adapter ignores cancellation and answers after `latencyMs`: a drain
  * (deadline `deadlineMs`) cancels it, and it stays active, not leaked, within its 5 s grace.
  */
-const slowToSettle = (latencyMs = 1_500, deadlineMs = 200) =>
+// NOTE: seconds, not fractions of one: a CLI run starts a Node process, which on a loaded
+// 2-core runner takes seconds, and the request must still be in flight when it scrapes.
+const slowToSettle = (latencyMs = 4_000, deadlineMs = 200) =>
   config({
     providers: [demo({ latencyMs, ignoreAbort: true })],
     server: { port: 0, shutdownDeadlineMs: deadlineMs },
     tasks: {
-      'http/request': { graceMs: 5_000 },
-      'fallback_engine/attempt': { graceMs: 5_000 },
+      'http/request': { graceMs: 12_000 },
+      'fallback_engine/attempt': { graceMs: 12_000 },
     },
   });
 
@@ -274,8 +276,8 @@ async function oneInFlight(
 }
 
 describe('check-leaks --timeout-ms', () => {
-  // The drain deadline (200 ms) ends before the stubborn adapter (1.5 s) does, its grace
-  // period (5 s) does not: it stays active, not leaked, and /admin/drain answers once it has
+  // The drain deadline (200 ms) ends before the stubborn adapter (4 s) does, its grace
+  // period (12 s) does not: it stays active, not leaked, and /admin/drain answers once it has
   // settled. A --timeout-ms shorter than that gives up on the drain and finds it active.
 
   it('waits for in-flight tasks to settle after the drain', async () => {
@@ -288,7 +290,7 @@ describe('check-leaks --timeout-ms', () => {
       '--admin-token',
       ADMIN,
       '--timeout-ms',
-      '5000',
+      '10000',
     ]);
     expect(run).toMatchObject({ code: 0, stderr: '' });
     expect(await p.metric('llm_proxy_tasks_leaked_total')).toBe(0);
@@ -367,14 +369,14 @@ describe('check-leaks --timeout-ms bounds the drain call', () => {
   });
 
   it('does not wait out a proxy drain bounded only by its shutdown deadline', async () => {
-    // The drain answers after its deadline (3 s) at the earliest; the adapter, ignoring its
-    // cancellation, is still running then, within its grace period (5 s).
-    const { p, pending } = await oneInFlight(4_000, 3_000);
+    // The drain answers after its deadline (8 s) at the earliest; the adapter, ignoring its
+    // cancellation, is still running then, within its grace period (12 s).
+    const { p, pending } = await oneInFlight(9_000, 8_000);
     const started = performance.now();
     const run = await runCli(drainArgs(p.url, 300));
     const elapsedMs = performance.now() - started;
     expect(run.code).toBe(1);
-    expect(elapsedMs).toBeLessThan(2_500);
+    expect(elapsedMs).toBeLessThan(6_500);
     expect(run.stdout).toContain('POST /admin/drain did not finish within 300 ms');
     expect(run.stdout).toMatch(/^fallback_engine\/attempt\s+0\s+1\s*$/m);
     // The proxy carries on draining without the client.
