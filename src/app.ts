@@ -13,6 +13,7 @@ import { drainApp, type AppState, type DrainSummary } from './app/drain.js';
 import { mountRoutes } from './app/routes.js';
 import type { Config } from './config/index.js';
 import type { HealthChecker } from './health/health-checker.js';
+import type { DirectRoutes } from './http/server.js';
 import type { FallbackEngine } from './routing/engine.js';
 import type { Supervisor } from './tasks/index.js';
 import type { Logger } from './telemetry/logger.js';
@@ -25,6 +26,8 @@ export interface AppOptions extends AppDeps {
 
 export interface App {
   readonly hono: Hono<{ Bindings: HttpBindings }>;
+  /** The hot routes, also served by the server straight on the Node pair. */
+  readonly direct: DirectRoutes;
   readonly config: Config;
   readonly supervisor: Supervisor;
   readonly registry: Registry;
@@ -64,11 +67,12 @@ export function createApp(options: AppOptions): App {
   };
 
   const hono = new Hono<{ Bindings: HttpBindings }>();
-  mountRoutes(hono, config, parts, { state: () => state, drain: () => drain() });
+  const direct = mountRoutes(hono, config, parts, { state: () => state, drain: () => drain() });
 
   let closed: Promise<DrainSummary> | undefined;
   return {
     hono,
+    direct,
     config,
     supervisor,
     registry: parts.registry,

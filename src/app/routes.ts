@@ -9,7 +9,14 @@ import type { Hono } from 'hono';
 import type { Config } from '../config/index.js';
 import { errors } from '../http/errors.js';
 import { answerFailure, exchangeOf } from '../http/exchange.js';
-import { proxiedRoute, type ProxyHandler, type ProxyRequestDeps } from '../http/proxy-request.js';
+import {
+  onHono,
+  proxiedNodeRoute,
+  proxiedRoute,
+  type ProxyHandler,
+  type ProxyRequestDeps,
+} from '../http/proxy-request.js';
+import type { DirectRoute, DirectRoutes } from '../http/server.js';
 import type { InboundApi } from '../http/inbound/api.js';
 import { inboundHandler, type PipelineDeps } from '../http/inbound/pipeline.js';
 import { chatCompletionsApi } from '../http/routes/chat.js';
@@ -33,16 +40,19 @@ export interface Lifecycle {
   drain(): Promise<DrainSummary>;
 }
 
+/**
+ * Mounts every route on `hono`; returns the hot ones the server may also serve directly on the
+ * Node pair (see DirectRoutes in http/server.ts): none while CORS must run on them.
+ */
 export function mountRoutes(
   hono: AppHono,
   config: Config,
   parts: Components,
   lifecycle: Lifecycle,
-): void {
-  if (config.server.cors.origins.length > 0) {
-    hono.use('/v1/*', corsMiddleware(config.server.cors.origins));
-  }
-  mountProxied(hono, config, parts, lifecycle);
+): DirectRoutes {
+  const cors = config.server.cors.origins.length > 0;
+  if (cors) hono.use('/v1/*', corsMiddleware(config.server.cors.origins));
+  const proxied = mountProxied(hono, config, parts, lifecycle);
   mountOps(hono, {
     registry: parts.registry,
     supervisor: parts.supervisor,
@@ -69,10 +79,19 @@ export function mountRoutes(
     return RESPONSE_ALREADY_SENT;
   });
   hono.onError((err, c) => answerFailure(exchangeOf('other', c, parts.metrics), err, parts.logger));
+  return cors ? new Map() : proxied;
 }
 
-/** The client API: each route runs as a request task (auth, limits, timeout, metrics). */
-function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycle: Lifecycle) {
+/**
+ * The client API: each route runs as a request task (auth, limits, timeout, metrics). Returns
+ * the POST routes, also to be served directly.
+ */
+function mountProxied(
+  hono: AppHono,
+  config: Config,
+  parts: Components,
+  lifecycle: Lifecycle,
+): DirectRoutes {
   const { providers } = parts;
   const proxyDeps: ProxyRequestDeps = {
     scope: parts.httpScope,
@@ -104,8 +123,15 @@ function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycl
     proxiedRoute(proxyDeps, route, handler, errorShape);
   const api = <Req, A extends ChatAnswer>(inbound: InboundApi<Req, A>) =>
     inboundHandler(pipeline, inbound);
-  hono.post('/v1/chat/completions', proxied('/v1/chat/completions', api(chatCompletionsApi)));
-  hono.post('/v1/embeddings', proxied('/v1/embeddings', api(embeddingsApi)));
+  // The hot routes are also served by the server straight on the Node pair (DirectRoutes).
+  const direct = new Map<string, DirectRoute>();
+  const post = <Req, A extends ChatAnswer>(route: Route, inbound: InboundApi<Req, A>) => {
+    const serve = proxiedNodeRoute(proxyDeps, route, api(inbound));
+    direct.set(route, { method: 'POST', serve });
+    hono.post(route, onHono(serve));
+  };
+  post('/v1/chat/completions', chatCompletionsApi);
+  post('/v1/embeddings', embeddingsApi);
   hono.post('/v1/completions', proxied('/v1/completions', api(completionsApi)));
   hono.post('/v1/messages', proxied('/v1/messages', api(messagesApi), 'anthropic'));
   hono.post(
@@ -127,4 +153,5 @@ function mountProxied(hono: AppHono, config: Config, parts: Components, lifecycl
       return Promise.resolve();
     })(c),
   );
+  return direct;
 }

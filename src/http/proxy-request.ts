@@ -7,6 +7,7 @@
  * The task reads the body first, then takes an in-flight slot (see admission.ts): its
  * deadline and cancellation cover the read, and a body still arriving holds no slot.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
@@ -27,7 +28,7 @@ import { hasBody, readBody } from './body.js';
 import { ProxyError, errors } from './errors.js';
 import { finishServerSpan, serverSpan } from './request-span.js';
 import { routingError } from './routing-failure.js';
-import { answerFailure, exchangeOf, type Exchange, type NodeContext } from './exchange.js';
+import { answerFailure, Exchange, type NodeContext } from './exchange.js';
 import type { ErrorShape } from './respond.js';
 
 /** OpenTelemetry's attribute for a request header (semantic conventions: a string array). */
@@ -58,26 +59,47 @@ export interface ProxyRequestDeps {
   admission: Admission;
 }
 
+/** A proxied route as a handler of the Node request/response pair. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
 /**
- * A Hono handler for a proxied route: each request gets its Exchange (its timer starts
- * here, its errors take the route's `errorShape`), is served by serveProxied, and Hono is
- * told the answer is (being) written.
+ * A proxied route on the Node pair, as the server calls it directly (see DirectRoutes in
+ * server.ts): each request gets its Exchange (its timer starts here, its errors take the
+ * route's `errorShape`) and is served by serveProxied; a throw no step answered is answered
+ * and counted by answerFailure.
  */
+export function proxiedNodeRoute(
+  deps: ProxyRequestDeps,
+  route: Route,
+  handler: ProxyHandler,
+  errorShape?: ErrorShape,
+): NodeHandler {
+  return function proxied(req: IncomingMessage, res: ServerResponse): void {
+    const ex = new Exchange(route, req, res, deps.metrics, errorShape);
+    try {
+      serveProxied(deps, ex, handler);
+    } catch (err) {
+      answerFailure(ex, err, deps.logger);
+    }
+  };
+}
+
+/** A Node-pair route as a Hono handler: Hono is told the answer is (being) written. */
+export function onHono(serve: NodeHandler) {
+  return function proxied(c: NodeContext): Response {
+    serve(c.env.incoming, c.env.outgoing);
+    return RESPONSE_ALREADY_SENT;
+  };
+}
+
+/** A proxied route as a Hono handler. */
 export function proxiedRoute(
   deps: ProxyRequestDeps,
   route: Route,
   handler: ProxyHandler,
   errorShape?: ErrorShape,
 ) {
-  return function proxied(c: NodeContext): Response {
-    const ex = exchangeOf(route, c, deps.metrics, errorShape);
-    try {
-      serveProxied(deps, ex, handler);
-    } catch (err) {
-      return answerFailure(ex, err, deps.logger);
-    }
-    return RESPONSE_ALREADY_SENT;
-  };
+  return onHono(proxiedNodeRoute(deps, route, handler, errorShape));
 }
 
 export function serveProxied(deps: ProxyRequestDeps, ex: Exchange, handler: ProxyHandler): void {
