@@ -89,6 +89,27 @@ describe('UpstreamClient', () => {
     expect((err as UpstreamError).clientError?.message).toBe('slow down [redacted]');
   });
 
+  it("keeps a 5xx API error's own words (scrubbed), never as a request fault; not an HTML page", async () => {
+    let html = false;
+    const c = await upstream((_req, res) =>
+      html
+        ? res
+            .writeHead(502, { 'content-type': 'text/html' })
+            .end('<html><h1>502 Bad Gateway</h1></html>')
+        : res
+            .writeHead(503)
+            .end(JSON.stringify({ error: { message: 'overloaded, key sk-secret-key-123' } })),
+    );
+    const fail = (): Promise<unknown> =>
+      c.text({ method: 'GET', path: '/x', signal: live() }).catch((e: unknown) => e);
+    const json = (await fail()) as UpstreamError;
+    expect(json).toMatchObject({ status: 503, requestFault: undefined });
+    expect(json.clientError?.message).toBe('overloaded, key [redacted]');
+    html = true;
+    const page = (await fail()) as UpstreamError;
+    expect(page).toMatchObject({ status: 502, clientError: undefined });
+  });
+
   it('reads an oversized error body only up to its bound, then drops the connection', async () => {
     let closed = false;
     const c = await upstream((_req, res) => {

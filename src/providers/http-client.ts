@@ -149,7 +149,9 @@ export class UpstreamClient {
   }
 
   // An upstream may echo what it was sent (keys included) in its error: never pass that on.
-  // No upstream header is passed on: Retry-After is read as a number.
+  // No upstream header is passed on: Retry-After is read as a number. What a 5xx says is kept
+  // only when it is JSON (an API's own error, for the all-failed summary), not a proxy's
+  // HTML error page; it never makes a request fault (only 400/413/422 do).
   private readonly failed = (
     status: number,
     retryAfter: string | undefined,
@@ -158,7 +160,7 @@ export class UpstreamClient {
     statusError(
       status,
       parseRetryAfter(retryAfter, Date.now()),
-      status < 500 ? clientErrorOf(body, this.scrub) : undefined,
+      status < 500 || parseRecord(body) !== undefined ? clientErrorOf(body, this.scrub) : undefined,
     );
 }
 

@@ -74,7 +74,7 @@ export class UpstreamError extends Error {
   }
 }
 
-/** An upstream's error status, classified, with what it said (4xx) and its Retry-After. */
+/** An upstream's error status, classified, with what it said (a 4xx, or a 5xx in JSON) and its Retry-After. */
 export function statusError(
   status: number,
   retryAfterMs?: number,

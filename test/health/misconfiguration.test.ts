@@ -160,7 +160,8 @@ describe('health state changes', () => {
     ]);
     const [first, down, back] = changes().map((l) => String(l.reason));
     expect(first).toMatch(/^probe answered in \d+ ms$/);
-    expect(down).toBe('HTTP 500');
+    // The status, then what the upstream's JSON error said (a 5xx's own words are kept too).
+    expect(down).toMatch(/^HTTP 500: The fake upstream answered/);
     expect(back).toMatch(/^probe answered in \d+ ms$/);
     // A 500 says nothing about the configuration: no refusal line, no likely cause.
     expect(healthLines(proxy, 'primary').some((l) => 'likelyCause' in l)).toBe(false);
