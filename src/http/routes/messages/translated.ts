@@ -16,22 +16,16 @@ import {
   type MessagesRequest,
   type MessagesStreamOptions,
 } from '../../../formats/messages/index.js';
-import { isRecord, parseRecord } from '../../../json.js';
-import { SseParser } from '../../../providers/index.js';
+import { parseRecord } from '../../../json.js';
 import type { CancelSignal } from '../../../tasks/index.js';
 import {
   UpstreamError,
   type ChatAnswer,
-  type Frame,
   type JsonAnswer,
   type Provider,
-  type StreamAnswer,
 } from '../../../upstream/index.js';
-import type {
-  ChatCompletion,
-  ChatCompletionChunk,
-  ChatCompletionRequest,
-} from '../../../upstream/openai-types.js';
+import type { ChatCompletion, ChatCompletionRequest } from '../../../upstream/openai-types.js';
+import { recodeChatStream } from '../../inbound/chat-stream.js';
 import { translationRefused } from './native.js';
 
 /** Sends `request` to `provider` as chat; the answer comes back in the Messages format. */
@@ -53,7 +47,9 @@ export async function sendTranslated(
     stopSequences: request.stop_sequences,
     thinking: request.thinking !== undefined && request.thinking.type !== 'disabled',
   };
-  return answer.kind === 'json' ? asMessage(answer, opts) : asMessagesStream(answer, opts);
+  return answer.kind === 'json'
+    ? asMessage(answer, opts)
+    : recodeChatStream(answer, new MessagesStreamEncoder(opts), unusable);
 }
 
 /**
@@ -79,80 +75,6 @@ function asMessage(answer: JsonAnswer, opts: MessagesStreamOptions): JsonAnswer 
       usage: answer.usage,
     };
   } catch (err) {
-    throw unusable(err);
-  }
-}
-
-/** A chat chunk as parsed from one SSE event; an error event ends the stream. */
-function chunkOf(data: string): ChatCompletionChunk {
-  const value = parseRecord(data);
-  if (value === undefined) throw new UpstreamError('invalid_response', 'invalid SSE event');
-  if (!Array.isArray(value.choices)) {
-    // OpenAI-compatible servers end a failed stream with `{"error":{...}}`.
-    const what = isRecord(value.error) ? 'stream error' : 'invalid SSE event';
-    throw new UpstreamError(isRecord(value.error) ? 'server_error' : 'invalid_response', what);
-  }
-  return value as unknown as ChatCompletionChunk;
-}
-
-/**
- * The chat stream as Messages frames: the same stats (usage, end) and close, frames
- * re-encoded. Resolves once the first chat frame has been translated (an unusable one
- * fails this attempt, so the engine may fail over before the client saw a byte).
- */
-async function asMessagesStream(
-  answer: StreamAnswer,
-  opts: MessagesStreamOptions,
-): Promise<StreamAnswer> {
-  const encoder = new MessagesStreamEncoder(opts);
-  const parser = new SseParser();
-  const recode = (frame: Frame): string => {
-    const out: string[] = [];
-    for (const event of parser.push(frame)) {
-      if (event.data !== '[DONE]') out.push(...encoder.push(chunkOf(event.data)));
-    }
-    return out.join('');
-  };
-  let ended = false;
-  const next = async (): Promise<IteratorResult<Frame>> => {
-    for (;;) {
-      if (ended) return { done: true, value: undefined };
-      const step = await answer.rest.next();
-      if (step.done === true) {
-        ended = true;
-        // Cut short (no [DONE]): nothing more; the relay tells the client it ended early.
-        if (!answer.stats.done) return step;
-        return { done: false, value: encoder.end().join('') };
-      }
-      const frames = recoded(recode, step.value, answer);
-      if (frames !== '') return { done: false, value: frames };
-    }
-  };
-  let first: Frame = recoded(recode, answer.first, answer);
-  if (first === '') {
-    // The first chat event said nothing a Message shows (a bare [DONE]): wait for one that does.
-    const step = await next();
-    if (step.done === true) {
-      answer.close();
-      throw new UpstreamError('invalid_response', 'stream ended before any event');
-    }
-    first = step.value;
-  }
-  return {
-    kind: 'stream',
-    first,
-    rest: { next },
-    stats: answer.stats,
-    close: () => answer.close(),
-  };
-}
-
-/** One frame re-encoded; a translation failure closes the upstream and fails the stream. */
-function recoded(recode: (frame: Frame) => string, frame: Frame, answer: StreamAnswer): string {
-  try {
-    return recode(frame);
-  } catch (err) {
-    answer.close();
     throw unusable(err);
   }
 }
