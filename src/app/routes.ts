@@ -22,6 +22,7 @@ import { inboundHandler, type PipelineDeps } from '../http/inbound/pipeline.js';
 import { chatCompletionsApi } from '../http/routes/chat.js';
 import { completionsApi } from '../http/routes/completions.js';
 import { countTokensApi, messagesApi } from '../http/routes/messages/index.js';
+import { responsesApi } from '../http/routes/responses/index.js';
 import { embeddingsApi } from '../http/routes/embeddings.js';
 import { modelResponse, modelsResponse } from '../http/routes/models.js';
 import { mountOps } from '../http/routes/ops.js';
@@ -133,6 +134,7 @@ function mountProxied(
   post('/v1/chat/completions', chatCompletionsApi);
   post('/v1/embeddings', embeddingsApi);
   hono.post('/v1/completions', proxied('/v1/completions', api(completionsApi)));
+  hono.post('/v1/responses', proxied('/v1/responses', api(responsesApi)));
   hono.post('/v1/messages', proxied('/v1/messages', api(messagesApi), 'anthropic'));
   hono.post(
     '/v1/messages/count_tokens',

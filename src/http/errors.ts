@@ -112,10 +112,10 @@ export const errors = {
       { code: 'admin_disabled' },
     ),
   /** The model is served, but by no provider that can take this inbound API. */
-  apiNotServed: (model: string, route: string, hint: string) =>
+  apiNotServed: (model: string, route: string, hint: string, param = 'model') =>
     new ProxyError(400, `No provider serving the model '${model}' can take ${route}: ${hint}`, {
       code: 'unsupported_api',
-      param: 'model',
+      param,
     }),
   unknownModel: (model: string) =>
     new ProxyError(

@@ -37,6 +37,8 @@ export interface ProxyCall<Req> {
   readonly request: Req;
   readonly model: string;
   readonly stream: boolean;
+  /** Which providers can take this call (the API's, or the request's own); all when absent. */
+  readonly eligible: Eligible | undefined;
   /** The x-llm-proxy-* headers of the answer, filled in stage by stage. */
   readonly headers: ExtraHeaders;
   /**
@@ -70,6 +72,16 @@ export interface Responder<Req> {
   replay(call: ProxyCall<Req>, cached: CachedAnswer, headers: ExtraHeaders): Promise<boolean>;
 }
 
+/** Which providers can take an API's calls, and what to say when none of a model's can. */
+export interface Eligibility {
+  readonly route: string;
+  readonly test: Eligible;
+  /** For the 400: what would make one eligible. */
+  readonly refusal: string;
+  /** The param the 400 names; `model` when absent. */
+  readonly param?: string;
+}
+
 export interface InboundApi<Req, A extends ChatAnswer = ChatAnswer> {
   /** The GenAI operation (span attributes). */
   readonly operation: GenAiOperation;
@@ -99,7 +111,12 @@ export interface InboundApi<Req, A extends ChatAnswer = ChatAnswer> {
    * Which providers can take this API (natively, or translated to their own); all when
    * absent. `refusal` says, for a 400 naming the model, what would make one eligible.
    */
-  readonly eligible?: { readonly route: string; readonly test: Eligible; readonly refusal: string };
+  readonly eligible?: Eligibility;
+  /**
+   * Which providers can take this request, when that depends on the request (a Responses
+   * request with built-in tools: only native ones); undefined or absent: `eligible`.
+   */
+  readonly eligibleFor?: (request: Req) => Eligibility | undefined;
   /**
    * Answers a call none of whose model's providers is `eligible` without routing it (the
    * proxy's own token count for count_tokens); absent: such a call is a 400 naming the model.

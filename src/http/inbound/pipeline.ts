@@ -61,8 +61,8 @@ export function inboundHandler<Req, A extends ChatAnswer>(
   };
   return async function handle(ctx: TaskContext, ex: Exchange): Promise<void> {
     const call = parse(stages, ctx, ex);
-    const { eligible, unserved } = api;
-    if (unserved !== undefined && !deps.engine.serves(call.model, eligible?.test)) {
+    const { unserved } = api;
+    if (unserved !== undefined && !deps.engine.serves(call.model, call.eligible)) {
       return unserved(call);
     }
     // NOTE: the stages a config leaves out are not called: each is an async function, and
@@ -79,7 +79,7 @@ export function inboundHandler<Req, A extends ChatAnswer>(
       call,
       api.send,
       stages.consume,
-      api.eligible?.test,
+      call.eligible,
     );
     settle(stages, call, routed.provider, routed.result);
   };
@@ -95,13 +95,13 @@ function parse<Req, A extends ChatAnswer>(
   const request = api.parse(raw);
   const model = api.model(request);
   if (!deps.engine.serves(model)) throw errors.unknownModel(model);
-  const { eligible } = api;
+  const eligible = api.eligibleFor?.(request) ?? api.eligible;
   if (
     eligible !== undefined &&
     api.unserved === undefined &&
     !deps.engine.serves(model, eligible.test)
   )
-    throw errors.apiNotServed(model, eligible.route, eligible.refusal);
+    throw errors.apiNotServed(model, eligible.route, eligible.refusal, eligible.param);
   genAiRequest(ex.span, api.operation, api.spanFields(request));
   return {
     ctx,
@@ -111,6 +111,7 @@ function parse<Req, A extends ChatAnswer>(
     request,
     model,
     stream: api.streams(request),
+    eligible: eligible?.test,
     headers: { 'x-llm-proxy-cache': 'bypass' },
     bodyText: text,
     key: undefined,

@@ -1,0 +1,75 @@
+/**
+ * What the Responses route's parts share: which providers serve the Responses API natively,
+ * which a request can go to (built-in tools only to those), and the Responses format's
+ * errors as the proxy's (a bad body is a 400; what chat cannot carry, a refusal that does
+ * not fail over).
+ */
+import type { ResponsesTranslationError } from '../../../formats/responses/index.js';
+import {
+  ResponsesRequestError,
+  builtinToolParams,
+  parseResponsesRequest,
+  type ResponsesRequest,
+} from '../../../formats/responses/index.js';
+import { UpstreamError, type Provider } from '../../../upstream/index.js';
+import { ProxyError } from '../../errors.js';
+import type { Eligibility } from '../../inbound/api.js';
+
+export const ROUTE = '/v1/responses';
+
+/** The provider passes Responses requests through unchanged. */
+export const speaksResponses = (provider: Provider): boolean =>
+  provider.nativeApis.has('responses') && provider.native !== undefined;
+
+/**
+ * Every provider takes a plain request (natively or translated to chat). One with built-in
+ * tools, or continuing a stored conversation (`previous_response_id`, which only an upstream
+ * that keeps responses can expand: the proxy keeps none), only a native one; the 400 names
+ * the first such tool's `tools[i].type`, or the previous_response_id.
+ */
+export function eligibleFor(request: ResponsesRequest): Eligibility | undefined {
+  const [tool] = builtinToolParams(request);
+  if (tool !== undefined) {
+    return nativeOnly(tool, `${tool} is a built-in tool, served only by providers that list`);
+  }
+  if (request.previous_response_id != null) {
+    const param = 'previous_response_id';
+    return nativeOnly(param, `${param} is expanded only by providers that list`);
+  }
+  return undefined;
+}
+
+const nativeOnly = (param: string, why: string): Eligibility => ({
+  route: ROUTE,
+  test: speaksResponses,
+  refusal: `${why} 'responses' in their nativeApis`,
+  param,
+});
+
+/** Validates the body; a ResponsesRequestError becomes a 400 naming OpenAI's param. */
+export function parsed(raw: Record<string, unknown>): ResponsesRequest {
+  try {
+    return parseResponsesRequest(raw);
+  } catch (err) {
+    if (err instanceof ResponsesRequestError) {
+      throw new ProxyError(400, err.message, { code: err.openaiCode, param: err.param });
+    }
+    throw err;
+  }
+}
+
+/**
+ * A request the translation to chat refuses, as the client's fault: every provider that
+ * translates would refuse it alike, so the engine answers it without failing over.
+ */
+export function translationRefused(err: ResponsesTranslationError): UpstreamError {
+  return new UpstreamError('client_error', err.message, {
+    status: 400,
+    clientError: {
+      message: err.message,
+      type: 'invalid_request_error',
+      param: err.param,
+      code: 'unsupported_parameter',
+    },
+  });
+}
