@@ -9,6 +9,7 @@
  * LLM_PROXY_METRICS_TOKEN when set (a proxy with auth.metricsToken), else the admin token.
  */
 import { parseExposition, type Sample } from '../telemetry/exposition.js';
+import { baseUrl, readFlags, valueOf, wholeNumber } from './args.js';
 import { armTimer, sleep } from '../tasks/timers.js';
 
 export interface CheckLeaksArgs {
@@ -24,38 +25,22 @@ export function parseCheckLeaksArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): CheckLeaksArgs | string {
-  let url: string | undefined;
-  let drain = false;
-  let adminToken = env.LLM_PROXY_ADMIN_TOKEN;
-  let timeoutMs = 10_000;
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case '--url':
-        url = value();
-        break;
-      case '--drain':
-        drain = true;
-        break;
-      case '--admin-token':
-        adminToken = value();
-        break;
-      case '--timeout-ms': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 0)
-          return '--timeout-ms needs a whole number of milliseconds';
-        timeoutMs = n;
-        break;
-      }
-      default:
-        return `unknown argument ${flag}`;
-    }
-  }
-  if (url === undefined || !/^https?:\/\//.test(url))
-    return '--url BASE_URL (http:// or https://) is required';
+  const flags = readFlags(argv, {
+    '--url': 'value',
+    '--drain': 'switch',
+    '--admin-token': 'value',
+    '--timeout-ms': 'value',
+  });
+  if (typeof flags === 'string') return flags;
+  const timeoutMs = wholeNumber(flags, '--timeout-ms', 0, 10_000);
+  if (timeoutMs === undefined) return '--timeout-ms needs a whole number of milliseconds';
+  const base = baseUrl(flags);
+  if (typeof base === 'string') return base;
+  const adminToken = flags.has('--admin-token')
+    ? valueOf(flags, '--admin-token')
+    : env.LLM_PROXY_ADMIN_TOKEN;
   const metricsToken = env.LLM_PROXY_METRICS_TOKEN || undefined;
-  return { url: url.replace(/\/+$/, ''), drain, adminToken, metricsToken, timeoutMs };
+  return { url: base.url, drain: flags.has('--drain'), adminToken, metricsToken, timeoutMs };
 }
 
 /** Exit 2: the endpoint can't be read, or what it serves is not an llm-proxy's. */

@@ -10,6 +10,7 @@
  * LLM_PROXY_ADMIN_TOKEN.
  */
 import { isRecord, parseRecord } from '../json.js';
+import { baseUrl, readFlags, valueOf, wholeNumber } from './args.js';
 import { armTimer, sleep } from '../tasks/timers.js';
 
 export const TASKS_USAGE =
@@ -26,36 +27,21 @@ export function parseTasksArgs(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): TasksArgs | string {
-  let url: string | undefined;
-  let watch = false;
-  let intervalMs = 2_000;
-  let adminToken = env.LLM_PROXY_ADMIN_TOKEN || undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i]!.split(/=(.*)/s, 2) as [string, string | undefined];
-    const value = (): string | undefined => inline ?? argv[++i];
-    switch (flag) {
-      case '--url':
-        url = value();
-        break;
-      case '--watch':
-        watch = true;
-        break;
-      case '--admin-token':
-        adminToken = value();
-        break;
-      case '--interval-ms': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 100) return '--interval-ms needs a whole number >= 100';
-        intervalMs = n;
-        break;
-      }
-      default:
-        return `unknown argument ${flag}`;
-    }
-  }
-  if (url === undefined || !/^https?:\/\//.test(url))
-    return '--url BASE_URL (http:// or https://) is required';
-  return { url: url.replace(/\/+$/, ''), watch, intervalMs, adminToken };
+  const flags = readFlags(argv, {
+    '--url': 'value',
+    '--watch': 'switch',
+    '--admin-token': 'value',
+    '--interval-ms': 'value',
+  });
+  if (typeof flags === 'string') return flags;
+  const intervalMs = wholeNumber(flags, '--interval-ms', 100, 2_000);
+  if (intervalMs === undefined) return '--interval-ms needs a whole number >= 100';
+  const base = baseUrl(flags);
+  if (typeof base === 'string') return base;
+  const adminToken = flags.has('--admin-token')
+    ? valueOf(flags, '--admin-token')
+    : env.LLM_PROXY_ADMIN_TOKEN || undefined;
+  return { url: base.url, watch: flags.has('--watch'), intervalMs, adminToken };
 }
 
 /** One entry of /admin/tasks, as far as this view needs it. */
