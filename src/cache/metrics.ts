@@ -13,7 +13,7 @@ import {
 
 export const CACHE_LOOKUPS = ['memory', 'redis', 'condenser'] as const;
 export type CacheLookup = (typeof CACHE_LOOKUPS)[number];
-export const CACHE_KINDS = ['response', 'condenser'] as const;
+export const CACHE_KINDS = ['response', 'condenser', 'response_store'] as const;
 export type CacheKind = (typeof CACHE_KINDS)[number];
 export const REDIS_OPS = ['get', 'set', 'del', 'warm', 'publish'] as const;
 export type RedisOp = (typeof REDIS_OPS)[number];

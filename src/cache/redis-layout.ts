@@ -43,3 +43,9 @@ export function summaryKeys(prefix: string): SummaryKeys {
     entryPattern: `${b}:sum:*`,
   };
 }
+
+/** The Responses API's stored responses (response-store.ts), by response id. */
+export function storedResponseKeys(prefix: string): StoreKeys {
+  const b = base(prefix);
+  return { entry: (id) => `${b}:rstore:${id}` };
+}

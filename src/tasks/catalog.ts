@@ -19,6 +19,10 @@ export const CONDENSER_EVICT = defineTask('condenser_cache', 'evict', { graceMs:
 export const CONDENSER_CLAIM_RENEW = defineTask('condenser_cache', 'claim_renew');
 /** CondenserCache.clear(): deletes every summary key of the prefix in Redis (SCAN + UNLINK). */
 export const CONDENSER_CLEAR = defineTask('condenser_cache', 'clear', { graceMs: 5_000 });
+/** ResponseStore (Responses API, `store: true`): one stored response written to Redis. */
+export const RESPONSE_STORE_PERSIST = defineTask('response_store', 'persist', { graceMs: 5_000 });
+/** ResponseStore: a deleted or expired stored response DELeted from Redis. */
+export const RESPONSE_STORE_EVICT = defineTask('response_store', 'evict', { graceMs: 5_000 });
 
 export const CONTRACT_TASKS = [
   HTTP_REQUEST,
@@ -34,4 +38,6 @@ export const CONTRACT_TASKS = [
   CONDENSER_EVICT,
   CONDENSER_CLAIM_RENEW,
   CONDENSER_CLEAR,
+  RESPONSE_STORE_PERSIST,
+  RESPONSE_STORE_EVICT,
 ] as const;

@@ -44,6 +44,8 @@ export {
   CONDENSER_EVICT,
   CONDENSER_CLAIM_RENEW,
   CONDENSER_CLEAR,
+  RESPONSE_STORE_PERSIST,
+  RESPONSE_STORE_EVICT,
 } from './catalog.js';
 export { Cancellation } from './cancellation.js';
 export type { CancelSignal } from './cancellation.js';

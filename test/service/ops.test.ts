@@ -22,6 +22,8 @@ const CONTRACT_PAIRS = [
   'condenser_cache/claim_renew', // declared beyond the contract's list, so pre-initialised too
   'fallback_engine/hedge', // likewise
   'condenser_cache/clear', // likewise
+  'response_store/persist', // likewise
+  'response_store/evict', // likewise
 ] as const;
 
 const ADMIN = 'admin-secret';
