@@ -59,6 +59,7 @@ export function createApp(options: AppOptions): App {
         httpScope: parts.httpScope,
         cache,
         condenserCache: parts.condensation?.cache,
+        responseStore: parts.responseStore,
         setState: (next) => (state = next),
       },
       deadlineMs,

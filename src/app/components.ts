@@ -7,6 +7,7 @@ import type { Context, Tracer } from '@opentelemetry/api';
 import type { Redis } from 'ioredis';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { CacheMetrics, createRedisClient, UnifiedCache } from '../cache/index.js';
+import { ResponseStore } from '../cache/response-store.js';
 import { createCondensation, type Condensation } from '../condense/index.js';
 import type { Config, RedisConfig } from '../config/index.js';
 import { REDIS_DEFAULTS } from '../config/schema.js';
@@ -54,6 +55,8 @@ export interface Components {
   readonly cooldowns: ProviderCooldowns;
   readonly engine: FallbackEngine;
   readonly cache: UnifiedCache | undefined;
+  /** The Responses API's stored responses (always: memory, and Redis when configured). */
+  readonly responseStore: ResponseStore;
   readonly condensation: Condensation | undefined;
   /** The scope every request task runs in. */
   readonly httpScope: Scope;
@@ -95,6 +98,16 @@ export function assemble(config: Config, deps: AppDeps): Components {
   const core: Core = { config, logger, registry, supervisor, cacheMetrics, redis, redisSettings };
   const { health, cooldowns, engine } = createRouting(core, providers, metrics);
   const cache = config.cache.enabled ? createResponseCache(core) : undefined;
+  const responseStore = new ResponseStore({
+    scope: supervisor.scope('response_store'),
+    metrics: cacheMetrics,
+    logger,
+    redis,
+    keyPrefix: redisSettings.keyPrefix,
+    ttlSeconds: config.responses.storeTtlSeconds,
+    maxEntries: config.responses.storeMaxEntries,
+    maxBytes: config.responses.storeMaxBytes,
+  });
   const condensation = createCondensation({
     config: config.condense,
     ask: askThrough(engine),
@@ -132,6 +145,7 @@ export function assemble(config: Config, deps: AppDeps): Components {
     cooldowns,
     engine,
     cache,
+    responseStore,
     condensation,
     httpScope,
     keys,

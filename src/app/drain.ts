@@ -9,6 +9,7 @@
  * llm_proxy_task_cancellations_total by construction.
  */
 import type { UnifiedCache } from '../cache/index.js';
+import type { ResponseStore } from '../cache/response-store.js';
 import type { CondenserCache } from '../condense/index.js';
 import type { CancelReason, Scope, Supervisor } from '../tasks/index.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -37,12 +38,13 @@ export interface Drained {
   httpScope: Scope;
   cache: UnifiedCache | undefined;
   condenserCache: CondenserCache | undefined;
+  responseStore: ResponseStore | undefined;
   /** Told 'draining' at once (proxy routes answer 503 from then on), 'stopped' at the end. */
   setState: (state: AppState) => void;
 }
 
 export async function drainApp(d: Drained, deadlineMs: number): Promise<DrainSummary> {
-  const { supervisor, httpScope, cache, condenserCache } = d;
+  const { supervisor, httpScope, cache, condenserCache, responseStore } = d;
   const started = performance.now();
   const cancelledBefore = supervisor.cancellationsByReason();
   const left = (): number => Math.max(50, deadlineMs - (performance.now() - started));
@@ -51,7 +53,12 @@ export async function drainApp(d: Drained, deadlineMs: number): Promise<DrainSum
   const requestsFinished = await httpScope.idle(left());
   const flushed = (await cache?.flush(left())) ?? { written: 0, pending: 0 };
   await condenserCache?.flush(left());
-  await Promise.all([cache?.stop(left()), condenserCache?.stop(left())]);
+  await responseStore?.flush(left());
+  await Promise.all([
+    cache?.stop(left()),
+    condenserCache?.stop(left()),
+    responseStore?.stop(left()),
+  ]);
   const rest = await supervisor.shutdown(left());
   // Out of time with tasks ignoring their cancellation: their grace periods decide, so
   // each is declared leaked (counted, logged, in the exit code) before the summary.

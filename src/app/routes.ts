@@ -22,7 +22,13 @@ import { inboundHandler, type PipelineDeps } from '../http/inbound/pipeline.js';
 import { chatCompletionsApi } from '../http/routes/chat.js';
 import { completionsApi } from '../http/routes/completions.js';
 import { countTokensApi, messagesApi } from '../http/routes/messages/index.js';
-import { responsesApi } from '../http/routes/responses/index.js';
+import {
+  deleteResponse,
+  getResponse,
+  listInputItems,
+  responsesApi,
+} from '../http/routes/responses/index.js';
+import type { ResponseStore } from '../cache/response-store.js';
 import { embeddingsApi } from '../http/routes/embeddings.js';
 import { modelResponse, modelsResponse } from '../http/routes/models.js';
 import { mountOps } from '../http/routes/ops.js';
@@ -134,7 +140,8 @@ function mountProxied(
   post('/v1/chat/completions', chatCompletionsApi);
   post('/v1/embeddings', embeddingsApi);
   hono.post('/v1/completions', proxied('/v1/completions', api(completionsApi)));
-  hono.post('/v1/responses', proxied('/v1/responses', api(responsesApi)));
+  hono.post('/v1/responses', proxied('/v1/responses', api(responsesApi(parts.responseStore))));
+  mountStoredResponses(hono, proxied, parts.responseStore);
   hono.post('/v1/messages', proxied('/v1/messages', api(messagesApi), 'anthropic'));
   hono.post(
     '/v1/messages/count_tokens',
@@ -156,4 +163,25 @@ function mountProxied(
     })(c),
   );
   return direct;
+}
+
+type Proxied = (route: Route, handler: ProxyHandler) => ReturnType<typeof proxiedRoute>;
+
+/**
+ * The stored responses' routes, one route label for the three (ids are unbounded).
+ * NOTE: a handler per request, closing over the id: rare routes, not the hot path.
+ */
+function mountStoredResponses(hono: AppHono, proxied: Proxied, store: ResponseStore): void {
+  const route = '/v1/responses/{id}';
+  hono.get('/v1/responses/:id/input_items', (c) =>
+    proxied(route, (_ctx, ex) =>
+      listInputItems(store, ex, c.req.param('id'), new URL(c.req.url).searchParams),
+    )(c),
+  );
+  hono.get('/v1/responses/:id', (c) =>
+    proxied(route, (_ctx, ex) => getResponse(store, ex, c.req.param('id')))(c),
+  );
+  hono.delete('/v1/responses/:id', (c) =>
+    proxied(route, (_ctx, ex) => deleteResponse(store, ex, c.req.param('id')))(c),
+  );
 }

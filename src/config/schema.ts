@@ -204,6 +204,13 @@ const condenseSchema = z.strictObject({
   models: z.record(z.string().min(1), condenseModelSchema).default({}),
 });
 
+/** The Responses API's stored responses (`store: true`): previous_response_id, GET, DELETE. */
+const responsesSchema = z.strictObject({
+  storeTtlSeconds: positiveInt().default(86_400),
+  storeMaxEntries: positiveInt().default(10_000),
+  storeMaxBytes: positiveInt().default(64 * MiB),
+});
+
 const telemetrySchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).default('info'),
   captureSpawnStacks: flag().default(false),
@@ -222,6 +229,7 @@ export const configSchema = z.strictObject({
   routing: routingSchema.prefault({}),
   cache: cacheSchema.prefault({}),
   condense: condenseSchema.prefault({}),
+  responses: responsesSchema.prefault({}),
   telemetry: telemetrySchema.prefault({}),
   tasks: z
     .record(

@@ -20,6 +20,7 @@ export const ROUTES = [
   '/v1/embeddings',
   '/v1/completions',
   '/v1/responses',
+  '/v1/responses/{id}',
   '/v1/messages',
   '/v1/messages/count_tokens',
   '/v1/models',

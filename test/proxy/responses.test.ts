@@ -179,14 +179,6 @@ describe('POST /v1/responses: which provider takes what', () => {
     expect(rig.oai.requests).toBe(before);
   });
 
-  it('refuses previous_response_id with a 400 when no provider is native', async () => {
-    const err = await rig.client.responses
-      .create({ model: TRANSLATED, input: 'and then?', previous_response_id: 'resp_1' })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
-  });
-
   it('answers a bad body with a 400 naming the param as OpenAI does', async () => {
     const res = await postResponses(rig, JSON.stringify({ model: TRANSLATED }));
     expect(res.status).toBe(400);

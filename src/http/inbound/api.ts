@@ -99,6 +99,11 @@ export interface InboundApi<Req, A extends ChatAnswer = ChatAnswer> {
   };
   /** The chat form the condenser may shorten, or undefined when this API is never condensed. */
   condensable(request: Req): ChatCompletionRequest | undefined;
+  /**
+   * Runs before routing, after the cache and condensation stages: what the API must know
+   * first (a Responses call's stored conversation); may throw the ProxyError to answer.
+   */
+  readonly prepare?: (call: ProxyCall<Req>) => Promise<void>;
   /** Sends the call to one provider (one try of one fallback attempt). */
   readonly send: (
     provider: Provider,

@@ -72,6 +72,7 @@ export function inboundHandler<Req, A extends ChatAnswer>(
       if (await fromCache(stages, cache, api.cacheKind, call)) return;
     }
     if (condenser !== undefined) await condense(api, condenser, call);
+    if (api.prepare !== undefined) await api.prepare(call);
     call.routeStart = performance.now();
     const routed = await stages.deps.engine.run(
       ctx,

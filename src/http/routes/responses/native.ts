@@ -22,29 +22,21 @@ export const speaksResponses = (provider: Provider): boolean =>
   provider.nativeApis.has('responses') && provider.native !== undefined;
 
 /**
- * Every provider takes a plain request (natively or translated to chat). One with built-in
- * tools, or continuing a stored conversation (`previous_response_id`, which only an upstream
- * that keeps responses can expand: the proxy keeps none), only a native one; the 400 names
- * the first such tool's `tools[i].type`, or the previous_response_id.
+ * Every provider takes a request without built-in tools (natively or translated to chat);
+ * one with them only a native one, the 400 naming the first such tool's `tools[i].type`.
  */
 export function eligibleFor(request: ResponsesRequest): Eligibility | undefined {
-  const [tool] = builtinToolParams(request);
-  if (tool !== undefined) {
-    return nativeOnly(tool, `${tool} is a built-in tool, served only by providers that list`);
-  }
-  if (request.previous_response_id != null) {
-    const param = 'previous_response_id';
-    return nativeOnly(param, `${param} is expanded only by providers that list`);
-  }
-  return undefined;
+  const [param] = builtinToolParams(request);
+  if (param === undefined) return undefined;
+  return {
+    route: ROUTE,
+    test: speaksResponses,
+    refusal:
+      `${param} is a built-in tool, served only by providers that list 'responses' in ` +
+      'their nativeApis',
+    param,
+  };
 }
-
-const nativeOnly = (param: string, why: string): Eligibility => ({
-  route: ROUTE,
-  test: speaksResponses,
-  refusal: `${why} 'responses' in their nativeApis`,
-  param,
-});
 
 /** Validates the body; a ResponsesRequestError becomes a 400 naming OpenAI's param. */
 export function parsed(raw: Record<string, unknown>): ResponsesRequest {
