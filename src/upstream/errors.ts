@@ -87,6 +87,22 @@ export function statusError(
   });
 }
 
+/**
+ * A request no provider could take as it is (what a translation cannot carry, an API the
+ * provider lacks): the client's fault, a 400 with `message` and `param`, so the engine answers
+ * it at once instead of failing over (every provider that translates would refuse it alike).
+ */
+export function requestRefused(
+  message: string,
+  param: string | null | undefined,
+  code = 'unsupported_parameter',
+): UpstreamError {
+  return new UpstreamError('client_error', message, {
+    status: 400,
+    clientError: { message, type: 'invalid_request_error', param: param ?? null, code },
+  });
+}
+
 /** Maps whatever a request threw (undici errors, aborts, parse errors) to an UpstreamError. */
 export function toUpstreamError(err: unknown, signal: CancelSignal): UpstreamError {
   if (err instanceof UpstreamError) return err;

@@ -13,7 +13,7 @@ export type {
 } from './provider.js';
 export { CapturedPayloads, capturing } from './captured.js';
 export type { CaptureOptions } from './captured.js';
-export { UpstreamError, statusError, toUpstreamError } from './errors.js';
+export { UpstreamError, requestRefused, statusError, toUpstreamError } from './errors.js';
 export type { ClientErrorBody, RequestFault, UpstreamErrorDetails } from './errors.js';
 export { FAILURE_KINDS, classifyStatus } from './failure-kind.js';
 export type { FailureKind } from './failure-kind.js';

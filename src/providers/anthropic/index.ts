@@ -8,6 +8,7 @@ import { UpstreamClient } from '../http-client.js';
 import { passThrough } from '../native.js';
 import type { ChatCompletionRequest, EmbeddingsRequest } from '../../upstream/openai-types.js';
 import {
+  requestRefused,
   UpstreamError,
   type CallOptions,
   type CaptureOptions,
@@ -73,34 +74,14 @@ export class AnthropicProvider implements Provider {
         maxTokensDefault: this.config.maxTokensDefault,
       });
     } catch (err) {
-      if (err instanceof TranslationError) {
-        throw new UpstreamError('client_error', err.message, {
-          status: 400,
-          clientError: {
-            message: err.message,
-            type: 'invalid_request_error',
-            param: err.param,
-            code: 'unsupported_parameter',
-          },
-        });
-      }
+      if (err instanceof TranslationError) throw requestRefused(err.message, err.param);
       throw err;
     }
   }
 
   embeddings(_req: EmbeddingsRequest, _opts: CallOptions): Promise<JsonAnswer> {
     const message = `provider ${this.name} (anthropic) has no embeddings API`;
-    return Promise.reject(
-      new UpstreamError('client_error', message, {
-        status: 400,
-        clientError: {
-          message,
-          type: 'invalid_request_error',
-          param: 'model',
-          code: 'unsupported_model',
-        },
-      }),
-    );
+    return Promise.reject(requestRefused(message, 'model', 'unsupported_model'));
   }
 
   /** A Messages request passed through, with the client's anthropic-version/-beta headers. */

@@ -4,7 +4,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { MessagesFormatError } from '../../../formats/messages/index.js';
-import { UpstreamError, type Provider } from '../../../upstream/index.js';
+import { requestRefused, type Provider, type UpstreamError } from '../../../upstream/index.js';
 import { ProxyError } from '../../errors.js';
 
 /** The provider passes Messages requests (and their token counts) through unchanged. */
@@ -43,13 +43,5 @@ export function parsed<R>(parse: (raw: unknown) => R, raw: unknown): R {
  * over, with this message and field.
  */
 export function translationRefused(err: MessagesFormatError): UpstreamError {
-  return new UpstreamError('client_error', err.message, {
-    status: 400,
-    clientError: {
-      message: err.message,
-      type: 'invalid_request_error',
-      param: err.param,
-      code: 'unsupported_parameter',
-    },
-  });
+  return requestRefused(err.message, err.param);
 }

@@ -11,7 +11,7 @@ import {
   parseResponsesRequest,
   type ResponsesRequest,
 } from '../../../formats/responses/index.js';
-import { UpstreamError, type Provider } from '../../../upstream/index.js';
+import { requestRefused, type Provider, type UpstreamError } from '../../../upstream/index.js';
 import { ProxyError } from '../../errors.js';
 import type { Eligibility } from '../../inbound/api.js';
 
@@ -55,13 +55,5 @@ export function parsed(raw: Record<string, unknown>): ResponsesRequest {
  * translates would refuse it alike, so the engine answers it without failing over.
  */
 export function translationRefused(err: ResponsesTranslationError): UpstreamError {
-  return new UpstreamError('client_error', err.message, {
-    status: 400,
-    clientError: {
-      message: err.message,
-      type: 'invalid_request_error',
-      param: err.param,
-      code: 'unsupported_parameter',
-    },
-  });
+  return requestRefused(err.message, err.param);
 }
