@@ -6,8 +6,13 @@
  */
 import { isRecord, parseRecord } from '../../json.js';
 import { SseParser } from '../../providers/index.js';
-import { UpstreamError, type Frame, type StreamAnswer } from '../../upstream/index.js';
-import type { ChatCompletionChunk } from '../../upstream/openai-types.js';
+import {
+  UpstreamError,
+  type Frame,
+  type JsonAnswer,
+  type StreamAnswer,
+} from '../../upstream/index.js';
+import type { ChatCompletion, ChatCompletionChunk } from '../../upstream/openai-types.js';
 
 /** Turns chat chunks into the client API's SSE frames. */
 export interface ChunkEncoder {
@@ -15,6 +20,37 @@ export interface ChunkEncoder {
   push(chunk: ChatCompletionChunk): string[];
   /** The closing frames, once the chat stream ended whole. */
   end(): string[];
+}
+
+/**
+ * A failure to translate an answer as the attempt's error: the provider's answer was unusable
+ * (one the client's format cannot express, whose message `said` names, or a malformed one: its
+ * fields are not trusted input), so the engine may fail over. An UpstreamError (a stream's
+ * error event) stays as it is.
+ */
+export function unusableAnswer(
+  err: unknown,
+  said: (err: unknown) => string | undefined,
+): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  return new UpstreamError('invalid_response', said(err) ?? 'malformed answer from provider');
+}
+
+/** A chat completion answer as the client API's JSON body (`translate` builds it). */
+export function recodeChatJson(
+  answer: JsonAnswer,
+  translate: (completion: ChatCompletion) => unknown,
+  unusable: (err: unknown) => UpstreamError,
+): JsonAnswer {
+  const completion = parseRecord(answer.body) as ChatCompletion | undefined;
+  if (completion === undefined || !Array.isArray(completion.choices)) {
+    throw new UpstreamError('invalid_response', 'invalid JSON from provider');
+  }
+  try {
+    return { kind: 'json', body: JSON.stringify(translate(completion)), usage: answer.usage };
+  } catch (err) {
+    throw unusable(err);
+  }
 }
 
 /** A chat chunk as parsed from one SSE event; an error event ends the stream. */

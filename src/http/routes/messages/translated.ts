@@ -16,16 +16,10 @@ import {
   type MessagesRequest,
   type MessagesStreamOptions,
 } from '../../../formats/messages/index.js';
-import { parseRecord } from '../../../json.js';
 import type { CancelSignal } from '../../../tasks/index.js';
-import {
-  UpstreamError,
-  type ChatAnswer,
-  type JsonAnswer,
-  type Provider,
-} from '../../../upstream/index.js';
-import type { ChatCompletion, ChatCompletionRequest } from '../../../upstream/openai-types.js';
-import { recodeChatStream } from '../../inbound/chat-stream.js';
+import type { ChatAnswer, Provider, UpstreamError } from '../../../upstream/index.js';
+import type { ChatCompletionRequest } from '../../../upstream/openai-types.js';
+import { recodeChatJson, recodeChatStream, unusableAnswer } from '../../inbound/chat-stream.js';
 import { translationRefused } from './native.js';
 
 /** Sends `request` to `provider` as chat; the answer comes back in the Messages format. */
@@ -48,33 +42,10 @@ export async function sendTranslated(
     thinking: request.thinking !== undefined && request.thinking.type !== 'disabled',
   };
   return answer.kind === 'json'
-    ? asMessage(answer, opts)
+    ? recodeChatJson(answer, (completion) => fromChatCompletion(completion, opts), unusable)
     : recodeChatStream(answer, new MessagesStreamEncoder(opts), unusable);
 }
 
-/**
- * A failure to translate an answer: the provider's answer was unusable (one the Messages
- * format cannot express, or a malformed one: its fields are not trusted input), so the
- * engine may fail over. An UpstreamError (a stream's error event) stays as it is.
- */
-function unusable(err: unknown): UpstreamError {
-  if (err instanceof UpstreamError) return err;
-  const why = err instanceof MessagesFormatError ? err.message : 'malformed answer from provider';
-  return new UpstreamError('invalid_response', why);
-}
-
-function asMessage(answer: JsonAnswer, opts: MessagesStreamOptions): JsonAnswer {
-  const completion = parseRecord(answer.body) as ChatCompletion | undefined;
-  if (completion === undefined || !Array.isArray(completion.choices)) {
-    throw new UpstreamError('invalid_response', 'invalid JSON from provider');
-  }
-  try {
-    return {
-      kind: 'json',
-      body: JSON.stringify(fromChatCompletion(completion, opts)),
-      usage: answer.usage,
-    };
-  } catch (err) {
-    throw unusable(err);
-  }
-}
+/** Why an answer could not be a Message, when the format says (else: malformed). */
+const unusable = (err: unknown): UpstreamError =>
+  unusableAnswer(err, (e) => (e instanceof MessagesFormatError ? e.message : undefined));

@@ -19,16 +19,10 @@ import {
   type InputItem,
   type ResponsesRequest,
 } from '../../../formats/responses/index.js';
-import { parseRecord } from '../../../json.js';
 import type { CancelSignal } from '../../../tasks/index.js';
-import {
-  UpstreamError,
-  type ChatAnswer,
-  type JsonAnswer,
-  type Provider,
-} from '../../../upstream/index.js';
-import type { ChatCompletion, ChatCompletionRequest } from '../../../upstream/openai-types.js';
-import { recodeChatStream } from '../../inbound/chat-stream.js';
+import type { ChatAnswer, JsonAnswer, Provider, UpstreamError } from '../../../upstream/index.js';
+import type { ChatCompletionRequest } from '../../../upstream/openai-types.js';
+import { recodeChatJson, recodeChatStream, unusableAnswer } from '../../inbound/chat-stream.js';
 import { translationRefused } from './native.js';
 
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
@@ -56,26 +50,13 @@ export async function sendTranslated(
   return recodeChatStream(answer, translator, unusable);
 }
 
-/**
- * A failure to translate an answer: the provider's answer was unusable (a stream the
- * Responses events cannot be built from, or a malformed answer: its fields are not trusted
- * input), so the engine may fail over. An UpstreamError (a stream's error event) stays.
- */
-function unusable(err: unknown): UpstreamError {
-  if (err instanceof UpstreamError) return err;
-  const why = err instanceof ResponsesStreamError ? err.message : 'malformed answer from provider';
-  return new UpstreamError('invalid_response', why);
-}
+/** Why an answer could not be a Response, when the format says (else: malformed). */
+const unusable = (err: unknown): UpstreamError =>
+  unusableAnswer(err, (e) => (e instanceof ResponsesStreamError ? e.message : undefined));
 
-function asResponse(answer: JsonAnswer, request: ResponsesRequest): JsonAnswer {
-  const completion = parseRecord(answer.body) as ChatCompletion | undefined;
-  if (completion === undefined || !Array.isArray(completion.choices)) {
-    throw new UpstreamError('invalid_response', 'invalid JSON from provider');
-  }
-  try {
-    const response = fromChatCompletion(completion, request, { ids: randomIds, now: nowSeconds() });
-    return { kind: 'json', body: JSON.stringify(response), usage: answer.usage };
-  } catch (err) {
-    throw unusable(err);
-  }
-}
+const asResponse = (answer: JsonAnswer, request: ResponsesRequest): JsonAnswer =>
+  recodeChatJson(
+    answer,
+    (completion) => fromChatCompletion(completion, request, { ids: randomIds, now: nowSeconds() }),
+    unusable,
+  );
