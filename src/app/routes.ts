@@ -38,6 +38,7 @@ import type { Route } from '../telemetry/proxy-metrics.js';
 import type { ChatAnswer } from '../upstream/index.js';
 import type { Components } from './components.js';
 import type { AppState, DrainSummary } from './drain.js';
+import { allowedMethods, errorShapeOf } from './unmatched.js';
 
 export type AppHono = Hono<{ Bindings: HttpBindings }>;
 
@@ -72,15 +73,14 @@ export function mountRoutes(
     drain: () => lifecycle.drain(),
   });
   // What matches no route, and what throws outside one, answer through an Exchange too,
-  // under the route label 'other'.
+  // under the route label 'other', in the shape of the API the path is under (unmatched.ts).
   hono.notFound((c) => {
-    const ex = exchangeOf('other', c, parts.metrics);
-    // A known path asked with another method is a 405 naming the right one, not a 404.
-    const allow = hono.routes.filter((r) => r.path === c.req.path).map((r) => r.method);
+    const { path } = c.req;
+    const ex = exchangeOf('other', c, parts.metrics, errorShapeOf(path));
+    // A known path asked with another method is a 405 naming the right ones, not a 404.
+    const allow = allowedMethods(hono.routes, path);
     ex.error(
-      allow.length > 0
-        ? errors.methodNotAllowed(c.req.method, c.req.path, allow)
-        : errors.notFound(c.req.path),
+      allow.length > 0 ? errors.methodNotAllowed(c.req.method, path, allow) : errors.notFound(path),
     );
     ex.done();
     return RESPONSE_ALREADY_SENT;

@@ -76,6 +76,15 @@ function defaultType(status: number): ErrorType {
   return 'invalid_request_error';
 }
 
+/**
+ * The API routes, as the 404 for an unknown route lists them (test/http/unmatched-routes.test.ts
+ * checks it names every mounted one).
+ */
+const SERVED_ROUTES =
+  'POST /v1/chat/completions, POST /v1/embeddings, POST /v1/completions, ' +
+  'POST /v1/responses, GET and DELETE /v1/responses/{id}, GET /v1/responses/{id}/input_items, ' +
+  'POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models and GET /v1/models/{id}';
+
 export const errors = {
   /** `mislabelled`: set when the Content-Type was not JSON, the likely thing to fix. */
   badJson: (detail: string, mislabelled?: { contentType: string | undefined }) =>
@@ -129,8 +138,8 @@ export const errors = {
   notFound: (path: string) =>
     new ProxyError(
       404,
-      `Unknown route ${quotePath(path)}. This proxy serves POST /v1/chat/completions, ` +
-        'POST /v1/embeddings and GET /v1/models (and /healthz, /readyz, /metrics, /admin/*).',
+      `Unknown route ${quotePath(path)}. This proxy serves ${SERVED_ROUTES} ` +
+        '(and /healthz, /readyz, /metrics, /admin/*).',
       { code: 'unknown_route' },
     ),
   methodNotAllowed: (method: string, path: string, allow: readonly string[]) =>
