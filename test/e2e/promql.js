@@ -138,6 +138,18 @@ const COVERAGE = [
     'embeddings answered',
     'sum(llm_proxy_http_requests_total{route="/v1/embeddings",status="200"}) > 0',
   ],
+  [
+    'Responses answered',
+    'sum(llm_proxy_http_requests_total{route="/v1/responses",status="200"}) > 0',
+  ],
+  [
+    'stored responses read back',
+    'sum(llm_proxy_http_requests_total{route="/v1/responses/{id}",status="200"}) > 0',
+  ],
+  [
+    'Messages answered',
+    'sum(llm_proxy_http_requests_total{route="/v1/messages",status="200"}) > 0',
+  ],
 ].map(([what, expr]) => ({ source: `coverage: ${what}`, expr }));
 
 /** EXPR's instant result now, or at `at` (Unix seconds) when given. */

@@ -4,6 +4,9 @@
  * parallel races (the slow upstream loses), streams read to the end, clients that leave
  * mid-stream and mid-request, cache hits (temperature 0, repeated prompts) and so Redis
  * writes, embeddings, condensed conversations, and requests that must fail (404, 400, 401).
+ * Beside chat, the other inbound APIs: Responses (JSON, stream, a previous_response_id
+ * follow-up read back by GET /v1/responses/{id}, a client leaving mid-stream) and Anthropic
+ * Messages (JSON, a stream authenticated by x-api-key, a client leaving mid-stream).
  * Every scenario checks its answer; the run fails when one answered wrongly or when a kind
  * of traffic the gate relies on (a cache hit, a cut stream...) never happened.
  *
@@ -55,6 +58,26 @@ const chat = (body, extra = {}) => ({
   ...extra,
 });
 const user = (content) => [{ role: 'user', content }];
+const responses = (body, extra = {}) => ({
+  method: 'POST',
+  path: '/v1/responses',
+  headers: authed,
+  body: JSON.stringify({ model: 'gpt-4o-mini', ...body }),
+  ...extra,
+});
+/** Anthropic's SDKs and Claude Code send the key as x-api-key, with anthropic-version. */
+const anthropicHeaders = {
+  'x-api-key': apiKey,
+  'anthropic-version': '2023-06-01',
+  'content-type': 'application/json',
+};
+const messages = (body, extra = {}) => ({
+  method: 'POST',
+  path: '/v1/messages',
+  headers: authed,
+  body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 64, ...body }),
+  ...extra,
+});
 const CACHED_PROMPTS = ['what is a proxy?', 'name a colour', 'count to three', 'say hi'];
 const EMBED_INPUTS = ['alpha', 'beta', 'gamma', ['delta', 'epsilon'], 'zeta'];
 const LONG_TURN =
@@ -79,7 +102,10 @@ async function readText(res) {
   return text + decoder.decode();
 }
 
-/** Each scenario: a weight, a request, and a check of the answer (a string when wrong). */
+/**
+ * Each scenario: a weight, a request, and a check of the answer (a string when wrong), given
+ * the request it answers.
+ */
 const SCENARIOS = {
   race_json: {
     weight: 5,
@@ -176,6 +202,104 @@ const SCENARIOS = {
       return undefined;
     },
   },
+  responses_json: {
+    weight: 2,
+    request: () => responses({ input: `respond ${unique()}`, temperature: 0.7 }),
+    check: async (res, note) => {
+      const body = JSON.parse(await readText(res));
+      if (res.status !== 200) return `status ${res.status}`;
+      if (body.object !== 'response' || body.status !== 'completed')
+        return 'not a completed response';
+      if (!Array.isArray(body.output) || body.output.length === 0) return 'no output';
+      note(`provider:${res.headers.get('x-llm-proxy-provider')}`);
+      return undefined;
+    },
+  },
+  responses_stream: {
+    weight: 2,
+    request: () => responses({ input: `stream ${unique()}`, temperature: 0.7, stream: true }),
+    check: async (res) => {
+      const text = await readText(res);
+      if (res.status !== 200) return `status ${res.status}`;
+      if (!text.includes('event: response.completed')) return 'stream without response.completed';
+      return undefined;
+    },
+  },
+  // A second turn on the first's previous_response_id, then the second turn read back. On
+  // gpt-4o-mini the fast upstream answers natively and keeps the conversation itself (the
+  // proxy expands it only for the slow one); gpt-4.1-mini is translated for the slow
+  // upstream alone, so the proxy's stored conversation is what carries the second turn.
+  responses_follow_up: {
+    weight: 2,
+    request: () => {
+      const model = pick(['gpt-4o-mini', 'gpt-4.1-mini']);
+      return responses({ model, input: `remember ${unique()}`, temperature: 0.7 });
+    },
+    check: async (res, note, req) => {
+      const first = JSON.parse(await readText(res));
+      if (res.status !== 200) return `first turn: status ${res.status}`;
+      const next = await send(
+        responses({
+          model: JSON.parse(req.body).model,
+          input: 'and then?',
+          temperature: 0.7,
+          previous_response_id: first.id,
+        }),
+      );
+      const second = JSON.parse(await readText(next));
+      if (next.status !== 200) return `second turn: status ${next.status}`;
+      if (second.previous_response_id !== first.id) return 'second turn lost previous_response_id';
+      const got = await send({
+        method: 'GET',
+        path: `/v1/responses/${second.id}`,
+        headers: authed,
+      });
+      const stored = JSON.parse(await readText(got));
+      if (got.status !== 200) return `GET /v1/responses/{id}: status ${got.status}`;
+      if (stored.id !== second.id) return 'GET /v1/responses/{id} answered another response';
+      note(`chained:${next.headers.get('x-llm-proxy-provider')}`);
+      return undefined;
+    },
+  },
+  responses_abort_mid_stream: {
+    weight: 1,
+    request: () => responses({ input: `cut ${unique()}`, temperature: 0.7, stream: true }),
+    abortAfterFirstChunk: true,
+  },
+  messages_json: {
+    weight: 2,
+    request: () => messages({ messages: user(`hello ${unique()}`), temperature: 0.7 }),
+    check: async (res, note) => {
+      const body = JSON.parse(await readText(res));
+      if (res.status !== 200) return `status ${res.status}`;
+      if (body.type !== 'message' || body.content?.[0]?.type !== 'text') return 'not a message';
+      note(`provider:${res.headers.get('x-llm-proxy-provider')}`);
+      return undefined;
+    },
+  },
+  messages_stream: {
+    weight: 2,
+    request: () =>
+      messages(
+        { messages: user(`stream ${unique()}`), temperature: 0.7, stream: true },
+        { headers: anthropicHeaders },
+      ),
+    check: async (res) => {
+      const text = await readText(res);
+      if (res.status !== 200) return `status ${res.status}`;
+      if (!text.includes('event: message_stop')) return 'stream without message_stop';
+      return undefined;
+    },
+  },
+  messages_abort_mid_stream: {
+    weight: 1,
+    request: () =>
+      messages(
+        { messages: user(`cut ${unique()}`), temperature: 0.7, stream: true },
+        { headers: anthropicHeaders },
+      ),
+    abortAfterFirstChunk: true,
+  },
   unknown_model: {
     weight: 1,
     request: () => chat({ model: 'no-such-model', messages: user('hi') }),
@@ -208,6 +332,16 @@ const SCENARIOS = {
   },
 };
 
+/** One more request of a scenario (a follow-up), bounded like the first. */
+function send(req) {
+  return fetch(`${base}${req.path}`, {
+    method: req.method,
+    headers: req.headers,
+    body: req.body,
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+}
+
 function expectError(status) {
   return async (res) => {
     const body = JSON.parse(await readText(res));
@@ -225,6 +359,12 @@ const MUST_SEE = [
   'condensed condensed:true',
   'abort_mid_stream aborted',
   'abort_mid_request aborted',
+  'responses_json provider:fast',
+  'responses_follow_up chained:fast',
+  'responses_follow_up chained:slow',
+  'responses_abort_mid_stream aborted',
+  'messages_json provider:fast',
+  'messages_abort_mid_stream aborted',
 ];
 
 const stats = new Map();
@@ -271,7 +411,7 @@ async function runOne(name) {
       note('aborted');
       return;
     }
-    const wrong = await scenario.check(res, note);
+    const wrong = await scenario.check(res, note, req);
     if (wrong !== undefined) failures.push(`${name}: ${wrong}`);
   } catch (err) {
     if (client.signal.aborted) return note('aborted');
@@ -310,9 +450,9 @@ await Promise.all(Array.from({ length: workers }, worker));
 const elapsed = ((Date.now() - t0) / 1000).toFixed(1);
 
 console.log(`traffic: ${started} requests in ${elapsed}s with ${workers} workers`);
-for (const [name, n] of [...stats].sort()) console.log(`  ${name.padEnd(18)} ${n}`);
+for (const [name, n] of [...stats].sort()) console.log(`  ${name.padEnd(26)} ${n}`);
 console.log('traffic: observed');
-for (const [what, n] of [...seen].sort()) console.log(`  ${what.padEnd(36)} ${n}`);
+for (const [what, n] of [...seen].sort()) console.log(`  ${what.padEnd(44)} ${n}`);
 const missing = MUST_SEE.filter((what) => !seen.has(what));
 for (const what of missing) failures.push(`never observed: ${what}`);
 if (failures.length > 0) {
