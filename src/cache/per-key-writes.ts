@@ -80,6 +80,11 @@ export class PerKeyWrites implements RedisWriter {
     return false;
   }
 
+  /** A key's value stays pending until its write task has SET it (see persist()). */
+  writing(key: string): boolean {
+    return this.pending.has(key);
+  }
+
   touch(): void {}
 
   delete(key: string): void {

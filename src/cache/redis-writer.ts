@@ -22,6 +22,8 @@ export interface RedisWriter {
    * taken (the spawner refused it): counted in writesDropped by the writer.
    */
   write(key: string, text: string, bytes: number): boolean;
+  /** Whether a write of `key` was accepted and has not reached Redis yet (where known). */
+  writing?(key: string): boolean;
   /** Marks `key` as just used (where the strategy keeps a hot set; otherwise nothing). */
   touch(key: string): void;
   /** The value was invalidated: drop a pending write, delete the shared copy (or nothing). */

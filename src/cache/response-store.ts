@@ -8,8 +8,9 @@
  * Writes use the per-key strategy, as the condenser's summaries do: a few writes a second at
  * most (one per stored turn), each its own `response_store/persist` task (SET key EX ttl); a
  * deletion (DELETE /v1/responses/{id}) or a memory expiry DELs the Redis copy in a
- * `response_store/evict` task. Another replica's memory copy of a deleted response lives on
- * until it expires there: a deletion is immediate on the replica that took it and in Redis.
+ * `response_store/evict` task. Lookups ask Redis first when there is one (getShared), so a
+ * deletion reaches every replica at once: another replica's memory copy is dropped when Redis
+ * no longer has the turn (and serves only while Redis cannot answer).
  *
  * get() never throws: Redis trouble is a miss (an unknown id, answered as a 404), counted in
  * the Redis get errors.
@@ -108,9 +109,12 @@ export class ResponseStore {
     return this.store.redisKey(id);
   }
 
-  /** The stored turn `id`, or undefined (never stored, expired, deleted, Redis failing). */
+  /**
+   * The stored turn `id`, or undefined (never stored, expired, deleted, Redis failing). With
+   * Redis, Redis decides (getShared): a turn deleted through another replica is gone here too.
+   */
   async get(id: string): Promise<StoredResponse | undefined> {
-    return this.store.get(id);
+    return this.store.getShared(id);
   }
 
   /** Stores a turn under its response's id: memory now, Redis by a persist task. */

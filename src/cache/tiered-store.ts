@@ -232,6 +232,40 @@ export class TieredStore<V, H> {
   }
 
   private async getRemote(redis: Redis, key: string): Promise<H | undefined> {
+    const [outcome, value] = await this.readRemote(redis, key);
+    this.o.onLookup(outcome);
+    if (value === undefined) return undefined;
+    this.writer?.touch(key);
+    return this.o.hit(value, 'redis');
+  }
+
+  /**
+   * Like get(), but Redis decides whenever it can answer: for values whose deletion must
+   * reach every replica (a deleted response). A key absent from Redis, and not being written
+   * by this replica, was deleted (or expired) everywhere, so a memory copy of it is dropped.
+   * When Redis cannot answer (none, not ready, failed), memory does, as in get().
+   */
+  async getShared(key: string): Promise<H | undefined> {
+    const redis = this.o.redis;
+    if (redis === undefined || redis.status !== 'ready' || this.writer?.writing?.(key) === true)
+      return this.get(key);
+    const [outcome, value] = await this.readRemote(redis, key);
+    if (value !== undefined) {
+      this.o.onLookup(outcome);
+      return this.o.hit(value, 'redis');
+    }
+    if (outcome === 'absent') {
+      this.memory.delete(key); // a deletion, not an expiry: no DEL of what is not there
+      return this.miss(outcome);
+    }
+    const held = this.memory.get(key);
+    if (held === undefined) return this.miss(outcome);
+    this.o.onLookup('memory');
+    return this.o.hit(held.value, 'memory');
+  }
+
+  /** One pipeline of GET (and PTTL) of `key`: how it ended, and the value adopted. */
+  private async readRemote(redis: Redis, key: string): Promise<[LookupOutcome, V | undefined]> {
     let outcome: LookupOutcome;
     let value: V | undefined;
     try {
@@ -248,10 +282,7 @@ export class TieredStore<V, H> {
       outcome = 'failed';
       this.o.logger.debug({ err }, `${this.o.label}: redis get failed, treated as a miss`);
     }
-    this.o.onLookup(outcome);
-    if (value === undefined) return undefined;
-    this.writer?.touch(key);
-    return this.o.hit(value, 'redis');
+    return [outcome, value];
   }
 
   /**

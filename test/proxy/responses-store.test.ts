@@ -197,4 +197,26 @@ describe('stored responses shared through Redis', () => {
     expect(userTexts(sent.messages)).toEqual(['remember 42', 'what number?']);
     expect((await two.client.responses.retrieve(first.id)).id).toBe(first.id);
   });
+
+  it('deletes a response on every replica, a copy another replica holds in memory included', async () => {
+    const up = await upstream('oai');
+    const shared = { cache: { enabled: false, redis: { url: server.url, keyPrefix: 'rd' } } };
+    const one = await proxy([provider('chat', up, 1, false)], shared);
+    const two = await proxy([provider('chat', up, 1, false)], shared);
+    for (const replica of [one, two]) {
+      await eventually(async () =>
+        expect(await replica.metric('llm_proxy_cache_redis_up')).toBe(1),
+      );
+    }
+    const first = await one.client.responses.create({ model: MODEL, input: 'forget me' });
+    // Replica two reads it (through Redis, once written) and so holds it in memory too.
+    await eventually(async () =>
+      expect((await two.client.responses.retrieve(first.id)).id).toBe(first.id),
+    );
+    const deleted = await one.client.responses.delete(first.id);
+    expect(deleted).toMatchObject({ id: first.id, deleted: true });
+    await one.app.drain(); // the evict task's DEL has reached Redis
+    const gone = await two.client.responses.retrieve(first.id).catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(OpenAI.NotFoundError);
+  });
 });
