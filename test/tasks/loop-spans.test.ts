@@ -3,48 +3,25 @@
  * OTLP/HTTP exporter to a loopback receiver in this test. Each loop's runs arrive as
  * finished spans while the loops still run, each linked to its loop task's span.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { armTimer } from '../../src/tasks/timers.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing.js';
 import { expectNoLeaks, resourceBaseline } from '../support/no-leaks.js';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../support/otlp-receiver.js';
 import { startProxy } from '../support/proxy.js';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: { key: string; value: Record<string, unknown> }[];
-  links?: { traceId: string; spanId: string }[];
-}
-
-let receiver: Server;
+let receiver: OtlpReceiver;
 let receiverUrl: string;
-const spans: OtlpSpan[] = [];
+let spans: OtlpSpan[] = [];
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-        };
-        for (const rs of body.resourceSpans)
-          for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startOtlpReceiver();
+  spans = receiver.spans;
+  receiverUrl = receiver.url;
 });
 
 afterAll(async () => {
-  await new Promise((r) => receiver.close(r));
+  await receiver.close();
 });
 
 const attr = (s: OtlpSpan, key: string): unknown => {
@@ -110,7 +87,7 @@ describe('loop iteration spans, black box', () => {
       await p.app.close();
       await p.server.close();
       await tracing.shutdown();
-      receiver.closeAllConnections();
+      receiver.server.closeAllConnections();
       await expectNoLeaks([p.app], baseline);
     }
     // Once the loops end, their lifetime spans arrive too, the ones the iterations link to.

@@ -5,8 +5,6 @@
  * stays promtool-clean; an unsampled request leaves no exemplar.
  */
 import { spawnSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { parseConfig } from '../../src/config/index.js';
@@ -16,36 +14,25 @@ import { armTimer, sleep } from '../../src/tasks/timers.js';
 import { parseExposition, type Sample } from '../../src/telemetry/exposition.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing.js';
+import { startOtlpReceiver, type OtlpReceiver } from '../support/otlp-receiver.js';
 
 const OPENMETRICS = 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5';
 const UNSAMPLED_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-let receiver: Server;
+let receiver: OtlpReceiver;
 /** Trace ids of every span the receiver got. */
-const traceIds = new Set<string>();
+const traceIds = { has: (id: string) => receiver.spans.some((s) => s.traceId === id) };
 let upstream: FakeUpstream;
 let tracing: Tracing;
 let app: App;
 let server: Listening;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-        resourceSpans: { scopeSpans: { spans: { traceId: string }[] }[] }[];
-      };
-      for (const rs of body.resourceSpans)
-        for (const ss of rs.scopeSpans) for (const s of ss.spans) traceIds.add(s.traceId);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiver = await startOtlpReceiver();
   upstream = await startFakeUpstream({ name: 'traced' });
   // The SDK's batch processor reads its delay from process.env itself.
   Object.assign(process.env, {
-    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
     OTEL_BSP_SCHEDULE_DELAY: '50',
   });
@@ -71,7 +58,7 @@ afterAll(async () => {
   await server.close();
   await tracing.shutdown();
   await upstream.close();
-  await new Promise((r) => receiver.close(r));
+  await receiver.close();
   delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
   delete process.env.OTEL_EXPORTER_OTLP_PROTOCOL;
   delete process.env.OTEL_BSP_SCHEDULE_DELAY;

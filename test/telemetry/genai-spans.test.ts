@@ -5,25 +5,17 @@
  * was passed through to an upstream speaking its API or translated to chat, JSON or stream.
  * The official SDKs send the requests; spans reach a loopback OTLP/HTTP JSON receiver.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../../src/fake-upstream/index.js';
 import { armTimer } from '../../src/tasks/timers.js';
 import { startTracing, type Tracing } from '../../src/telemetry/tracing.js';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../support/otlp-receiver.js';
 import { startProxy, type RunningProxy } from '../support/proxy.js';
 
-interface OtlpSpan {
-  traceId: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: Record<string, unknown> }[];
-}
-
-const spans: OtlpSpan[] = [];
-let receiver: Server;
+let spans: OtlpSpan[] = [];
+let receiver: OtlpReceiver;
 let upstream: FakeUpstream;
 let tracing: Tracing;
 let proxy: RunningProxy;
@@ -36,22 +28,9 @@ const TRANSLATED = 'gpt-translated';
 const NATIVE_RESPONSES = 'gpt-responses';
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
-        };
-        for (const rs of body.resourceSpans)
-          for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startOtlpReceiver();
+  spans = receiver.spans;
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url;
   process.env.OTEL_BSP_SCHEDULE_DELAY = '50';
   process.env.OTEL_EXPORTER_OTLP_PROTOCOL = 'http/json';
   tracing = (await startTracing(process.env, 'test', { armTimer }))!;
@@ -81,8 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // First the tracer and its receiver: the exporter's connection is no socket of the proxy's.
   await tracing.shutdown();
-  receiver.closeAllConnections();
-  await new Promise((r) => receiver.close(r));
+  await receiver.close();
   await proxy.stop();
   await upstream.close();
   delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;

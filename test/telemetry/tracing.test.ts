@@ -2,9 +2,7 @@
  * Tracing end to end with the real SDK and OTLP/HTTP exporter, sending to a loopback
  * receiver in this test that decodes what arrives.
  */
-import { createServer, type Server } from 'node:http';
 import { Writable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
@@ -14,52 +12,24 @@ import { listen } from '../../src/http/server.js';
 import { armTimer } from '../../src/tasks/timers.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { startTracing, tracingEnabled } from '../../src/telemetry/tracing.js';
+import { startOtlpReceiver, type OtlpReceiver, type OtlpSpan } from '../support/otlp-receiver.js';
 
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  attributes: { key: string; value: Record<string, unknown> }[];
-}
-
-let receiver: Server;
+let receiver: OtlpReceiver;
 let receiverUrl: string;
-const spans: OtlpSpan[] = [];
+let spans: OtlpSpan[] = [];
 /** `service.name` of every resource received. */
-const services: string[] = [];
+let services: string[] = [];
 let upstream: FakeUpstream;
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString()) as {
-          resourceSpans: {
-            resource: { attributes: { key: string; value: { stringValue?: string } }[] };
-            scopeSpans: { spans: OtlpSpan[] }[];
-          }[];
-        };
-        for (const rs of body.resourceSpans) {
-          const name = rs.resource.attributes.find((a) => a.key === 'service.name');
-          services.push(name?.value.stringValue ?? '');
-          for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-        }
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startOtlpReceiver();
+  ({ spans, services, url: receiverUrl } = receiver);
   upstream = await startFakeUpstream({ name: 'traced' });
 });
 
 afterAll(async () => {
   await upstream.close();
-  await new Promise((r) => receiver.close(r));
+  await receiver.close();
 });
 
 const attr = (s: OtlpSpan, key: string): unknown => {
